@@ -1,37 +1,78 @@
-.ONESHELL:
+# course_lib — `make` sets everything up and builds; `make test` runs every check CI runs.
 SHELL := /bin/bash
-SRC = $(wildcard nbs/*.ipynb)
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 4000
+export MPLBACKEND := Agg
+export PYTHONDONTWRITEBYTECODE := 1
 
-all: course_lib docs
+.DEFAULT_GOAL := all
+.PHONY: all setup system-deps lib docs site serve test check-sync test-nbs test-py check-site lab bench clean distclean
 
-course_lib: $(SRC)
-	nbdev_build_lib
-	touch course_lib
+all: setup lib docs ## install, regenerate course_lib/ from the notebooks, build the docs site
+	@echo
+	@echo "Built: package course_lib/ (from nbs/), docs pages docs/, site _site/."
+	@echo "Browse it: make serve   (then open http://127.0.0.1:$(PORT)/course_lib/)"
 
-sync:
-	nbdev_update_lib
+setup: system-deps $(STAMP)
 
-docs_serve: docs
-	cd docs && bundle exec jekyll serve
+system-deps:
+	@bash tools/install_system_deps.sh
 
-docs: $(SRC)
-	nbdev_build_docs
-	touch docs
+# torch first, from its pinned CPU build: a bare `torch` requirement would pull a multi-GB CUDA build.
+$(STAMP): requirements-pins.txt constraints.txt setup.py settings.ini
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-pins.txt -c constraints.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e . -c constraints.txt
+	$(BIN)/python -m pip check
+	@touch $@
 
-test:
-	nbdev_test_nbs
+lib: setup ## regenerate course_lib/ from the notebooks
+	$(BIN)/nbdev_build_lib
 
-release: pypi conda_release
-	nbdev_bump_version
+docs: lib ## regenerate docs/ from the notebooks and build the site into _site/
+	@bash tools/build_docs.sh
+	@bash tools/build_site.sh
 
-conda_release:
-	fastrelease_conda_package
+site: setup
+	@bash tools/build_site.sh
 
-pypi: dist
-	twine upload --repository pypi dist/*
+serve: setup ## serve _site on 127.0.0.1:$(PORT) under /course_lib/
+	@test -d _site || bash tools/build_site.sh
+	$(BIN)/python tools/serve_site.py --port $(PORT)
 
-dist: clean
-	python setup.py sdist bdist_wheel
+test: setup check-sync test-nbs test-py check-site ## every check CI runs
+	@echo "make test: all checks passed"
 
-clean:
-	rm -rf dist
+check-sync:
+	@bash tools/check_sync.sh
+
+test-nbs:
+	@echo "== notebooks run (nbdev_test_nbs, CPU, no network)"
+	$(BIN)/nbdev_test_nbs --timing
+
+test-py:
+	@echo "== package tests (pytest tests/)"
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+check-site:
+	@echo "== docs site (jekyll build + headless Chromium check)"
+	@bash tools/build_site.sh
+	$(BIN)/python tools/check_site.py
+
+lab: setup ## JupyterLab on nbs/
+	$(BIN)/jupyter lab --notebook-dir nbs
+
+bench: setup ## benchmarks (ratios to the best alternative, side by side)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf _site .jekyll-cache docs/assets/vendor .pytest_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

