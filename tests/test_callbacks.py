@@ -1,0 +1,579 @@
+"Tests of course_lib.callbacks: the Runner's event contract, cancel/exception handling, callback plumbing and AvgStats."
+import copy, inspect, pickle, traceback
+from functools import partial
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from hypothesis import given, strategies as st
+
+import course_lib.callbacks as cbmod
+from course_lib.callbacks import (EVENTS, AvgStats, AvgStatsCallback, Callback, CancelBatchException, CancelEpochException,
+                                  CancelTrainException, DataBunch, Learner, Runner, TrainEvalCallback, camel2snake,
+                                  get_model, show_training_loop)
+
+
+# ---------------------------------------------------------------- a tiny learner that logs its default actions
+class Loader:
+    "Minimal loader: `len`, iteration over in-order slices, and `ds` (all the Runner may rely on)."
+    def __init__(self, x, y, bs): self.x, self.y, self.bs, self.ds = x, y, bs, list(zip(x, y))
+    def __len__(self): return (len(self.x) - 1) // self.bs + 1
+    def __iter__(self):
+        for i in range(0, len(self.x), self.bs): yield self.x[i:i + self.bs], self.y[i:i + self.bs]
+
+
+class LogModel(nn.Module):
+    def __init__(self, log, n_in=4, n_out=3):
+        super().__init__()
+        self.log, self.lin = log, nn.Linear(n_in, n_out)
+        self.lin.weight.register_hook(lambda g: self.log.append('backward'))
+    def forward(self, x):
+        self.log.append('model')
+        return self.lin(x)
+
+
+class LogOpt:
+    "Wraps torch's SGD, logging `step` and `zero_grad`."
+    def __init__(self, params, log, lr=0.1): self.opt, self.log = torch.optim.SGD(params, lr=lr), log
+    @property
+    def param_groups(self): return self.opt.param_groups
+    def step(self): self.log.append('step'); self.opt.step()
+    def zero_grad(self): self.log.append('zero_grad'); self.opt.zero_grad()
+
+
+def synth(n, n_in=4, n_out=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, n_in, generator=g)
+    y = (x @ torch.randn(n_in, n_out, generator=g)).argmax(1)
+    return x, y
+
+
+def tiny_learner(log, n_train=6, n_valid=4, bs=3, vbs=4):
+    "2 training batches and 1 validation batch per epoch; model, loss and optimizer write their actions to `log`."
+    torch.manual_seed(0)
+    (x, y), (xv, yv) = synth(n_train), synth(n_valid, seed=1)
+    data = DataBunch(Loader(x, y, bs), Loader(xv, yv, vbs), c=3)
+    model = LogModel(log)
+    def loss_func(pred, yb):
+        log.append('loss')
+        return F.cross_entropy(pred, yb)
+    return Learner(model, LogOpt(model.parameters(), log), loss_func, data)
+
+
+class Tracer(Callback):
+    "Logs every event; at the `nth` occurrence of event `at` it returns `action()` (which may raise)."
+    def __init__(self, log, at=None, action=None, nth=1): self.log, self.at, self.action, self.nth, self.seen = log, at, action, nth, 0
+    def _event(self, e):
+        self.log.append(e)
+        if e == self.at:
+            self.seen += 1
+            if self.seen == self.nth: return self.action()
+
+for _e in EVENTS: setattr(Tracer, _e, (lambda e: lambda self: self._event(e))(_e))
+
+
+def raiser(exc):
+    def f(): raise exc
+    return f
+
+
+def run_trace(epochs=2, **kw):
+    "Fit the tiny learner with a Tracer; the trace of events and default actions, and the exception (or None)."
+    log = []
+    learn = tiny_learner(log)
+    run = Runner(cbs=Tracer(log, **kw))
+    err = None
+    try: run.fit(epochs, learn)
+    except BaseException as e: err = e
+    return log, err
+
+
+# ---------------------------------------------------------------- the expected traces
+TB = ['begin_batch', 'model', 'after_pred', 'loss', 'after_loss', 'backward', 'after_backward', 'step', 'after_step',
+      'zero_grad', 'after_batch']
+VB = ['begin_batch', 'model', 'after_pred', 'loss', 'after_loss', 'after_batch']
+EPOCH = ['begin_epoch', *TB, *TB, 'begin_validate', *VB, 'after_epoch']
+END = ['after_fit', 'zero_grad']                       # after_fit, then the clean-up's zero_grad
+NORMAL = ['begin_fit', *EPOCH, *EPOCH, *END]
+
+
+def nth_index(trace, event, nth=1):
+    idx = [i for i, e in enumerate(trace) if e == event]
+    return idx[nth - 1]
+
+def upto(event, nth=1): return NORMAL[:nth_index(NORMAL, event, nth) + 1]
+def after(event, nth=1): return NORMAL[nth_index(NORMAL, event, nth) + 1:]
+
+
+def test_normal_trace_two_epochs():
+    log, err = run_trace()
+    assert err is None
+    assert log == NORMAL
+    assert [e for e in log if e in EVENTS] == (['begin_fit'] + (['begin_epoch'] + 2 * [
+        'begin_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch'] + ['begin_validate'] + [
+        'begin_batch', 'after_pred', 'after_loss', 'after_batch'] + ['after_epoch']) * 2 + ['after_fit'])
+
+
+def test_zero_epochs():
+    log, err = run_trace(epochs=0)
+    assert err is None and log == ['begin_fit', *END]
+
+
+# ---- CancelBatchException
+TRAIN_BATCH_EVENTS = ['begin_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step']
+
+@pytest.mark.parametrize('event', TRAIN_BATCH_EVENTS)
+def test_cancel_batch_in_training(event):
+    log, err = run_trace(at=event, action=raiser(CancelBatchException()))
+    assert err is None
+    assert log == upto(event) + ['after_cancel_batch', 'after_batch'] + after('after_batch', 1)
+
+
+@pytest.mark.parametrize('event', ['begin_batch', 'after_pred', 'after_loss'])
+def test_cancel_batch_in_validation(event):
+    nth = 3                                            # two training batches, then the validation batch
+    log, err = run_trace(at=event, action=raiser(CancelBatchException()), nth=nth)
+    assert err is None
+    assert log == upto(event, nth) + ['after_cancel_batch', 'after_batch'] + after('after_batch', nth)
+
+
+def test_cancel_batch_from_model_and_loss():
+    for where in ('model', 'loss'):
+        log = []
+        learn = tiny_learner(log)
+        if where == 'model':
+            fwd = learn.model.forward
+            def forward(x, _n=[0]):
+                _n[0] += 1
+                if _n[0] == 1: log.append('model'); raise CancelBatchException()
+                return fwd(x)
+            learn.model.forward = forward
+        else:
+            lf = learn.loss_func
+            def loss_func(p, y, _n=[0]):
+                _n[0] += 1
+                if _n[0] == 1: log.append('loss'); raise CancelBatchException()
+                return lf(p, y)
+            learn.loss_func = loss_func
+        Runner(cbs=Tracer(log)).fit(2, learn)
+        assert log == upto(where) + ['after_cancel_batch', 'after_batch'] + after('after_batch', 1)
+
+
+# ---- CancelEpochException
+REST_OF_EPOCH_0 = ['begin_validate', *VB, 'after_epoch']
+
+@pytest.mark.parametrize('event', TRAIN_BATCH_EVENTS + ['after_batch'])
+def test_cancel_epoch_in_training_batch(event):
+    log, err = run_trace(at=event, action=raiser(CancelEpochException()))
+    assert err is None
+    assert log == upto(event) + ['after_cancel_epoch', *REST_OF_EPOCH_0, *EPOCH, *END]
+
+
+def test_cancel_epoch_in_begin_epoch_skips_training_pass_only():
+    log, err = run_trace(at='begin_epoch', action=raiser(CancelEpochException()))
+    assert err is None
+    assert log == ['begin_fit', 'begin_epoch', 'after_cancel_epoch', *REST_OF_EPOCH_0, *EPOCH, *END]
+
+
+def test_cancel_epoch_in_begin_validate():
+    log, err = run_trace(at='begin_validate', action=raiser(CancelEpochException()))
+    assert err is None
+    assert log == upto('begin_validate') + ['after_cancel_epoch', 'after_epoch', *EPOCH, *END]
+
+
+@pytest.mark.parametrize('event', ['begin_batch', 'after_loss', 'after_batch'])
+def test_cancel_epoch_in_validation(event):
+    log, err = run_trace(at=event, action=raiser(CancelEpochException()), nth=3)
+    assert err is None
+    assert log == upto(event, 3) + ['after_cancel_epoch', 'after_epoch', *EPOCH, *END]
+
+
+# ---- CancelTrainException
+@pytest.mark.parametrize('event', ['begin_fit', 'begin_epoch', *TRAIN_BATCH_EVENTS, 'after_batch', 'begin_validate', 'after_epoch'])
+def test_cancel_train(event):
+    log, err = run_trace(at=event, action=raiser(CancelTrainException()))
+    assert err is None
+    assert log == upto(event) + ['after_cancel_train', *END]
+
+
+def test_cancel_train_in_validation_batch():
+    log, err = run_trace(at='after_loss', action=raiser(CancelTrainException()), nth=3)
+    assert err is None
+    assert log == upto('after_loss', 3) + ['after_cancel_train', *END]
+
+
+def test_cancel_inside_after_cancel_handlers():
+    "A CancelEpochException from after_cancel_batch ends the pass; a CancelTrainException from after_cancel_epoch ends training."
+    log = []
+    learn = tiny_learner(log)
+    run = Runner(cbs=[Tracer(log, at='after_pred', action=raiser(CancelBatchException())),
+                      Tracer([], at='after_cancel_batch', action=raiser(CancelEpochException())),
+                      Tracer([], at='after_cancel_epoch', action=raiser(CancelTrainException()))])
+    run.fit(2, learn)
+    assert log == upto('after_pred') + ['after_cancel_batch', 'after_cancel_epoch', 'after_cancel_train', *END]
+
+
+# ---- exceptions raised where nothing of their kind runs, and ordinary exceptions
+NOT_CAUGHT = [(CancelBatchException, e) for e in ('begin_fit', 'begin_epoch', 'after_batch', 'begin_validate', 'after_epoch', 'after_fit')] + \
+             [(CancelEpochException, e) for e in ('begin_fit', 'after_epoch', 'after_fit')] + [(CancelTrainException, 'after_fit')]
+
+@pytest.mark.parametrize('exc, event', NOT_CAUGHT)
+def test_cancel_outside_its_scope_propagates(exc, event):
+    boom = exc('out of scope')
+    log, err = run_trace(at=event, action=raiser(boom))
+    assert err is boom
+    assert log == (NORMAL if event == 'after_fit' else upto(event) + END)
+
+
+@pytest.mark.parametrize('event', [e for e in EVENTS if not e.startswith('after_cancel')])
+def test_ordinary_exception_reraised_unchanged(event):
+    boom = RuntimeError('boom')
+    log, err = run_trace(at=event, action=raiser(boom))
+    assert err is boom                                 # the same object ...
+    assert err.__notes__ if hasattr(err, '__notes__') else True
+    names = [f.name for f in traceback.extract_tb(err.__traceback__)]
+    assert 'f' in names and 'fit' in names             # ... with its traceback, from the raising function up through fit
+    assert log == (NORMAL if event == 'after_fit' else upto(event) + END)
+
+
+def test_ordinary_exception_mid_batch_leaves_model_usable():
+    log = []
+    learn = tiny_learner(log)
+    learn.model.eval()                                 # fit must restore whatever mode it found
+    w_before = learn.model.lin.weight.detach().clone()
+    run = Runner(cbs=Tracer(log, at='after_backward', action=raiser(ValueError('mid-batch'))))
+    with pytest.raises(ValueError, match='mid-batch'): run.fit(2, learn)
+    assert log == upto('after_backward') + END
+    assert learn.model.training is False
+    assert all(p.grad is None for p in learn.model.parameters())   # the half-done batch's gradients are gone
+    assert torch.equal(learn.model.lin.weight, w_before)           # the failing batch never stepped
+    assert run.learn is learn
+    # and it trains normally afterwards
+    x, y = synth(300)
+    learn.data = DataBunch(Loader(x, y, 30), Loader(x, y, 100), c=3)
+    run2 = Runner(cb_funcs=partial(AvgStatsCallback, []))
+    before = F.cross_entropy(learn.model(x), y).item()
+    run2.fit(3, learn)
+    assert F.cross_entropy(learn.model(x), y).item() < before
+
+
+def test_model_mode_restored_after_normal_fit():
+    for mode in (True, False):
+        log = []
+        learn = tiny_learner(log)
+        learn.model.train(mode)
+        modes = []
+        class Spy(Callback):
+            def after_pred(self): modes.append((self.in_train, self.model.training))
+        Runner(cbs=Spy()).fit(1, learn)
+        assert modes == [(True, True), (True, True), (False, False)]
+        assert learn.model.training is mode
+
+
+def test_after_fit_handlers_all_run_even_if_one_raises():
+    called = []
+    class Bad(Callback):
+        def after_fit(self): called.append('bad'); raise KeyError('bad after_fit')
+    class Good(Callback):
+        _order = 1
+        def after_fit(self): called.append('good')
+    # no other error: the after_fit error is raised, after every after_fit ran and the clean-up happened
+    learn = tiny_learner([])
+    with pytest.raises(KeyError): Runner(cbs=[Bad(), Good()]).fit(1, learn)
+    assert called == ['bad', 'good'] and all(p.grad is None for p in learn.model.parameters())
+    # with an original error: that one is re-raised, the after_fit error is noted on it
+    called.clear()
+    boom = RuntimeError('original')
+    with pytest.raises(RuntimeError) as ei:
+        Runner(cbs=[Bad(), Good(), Tracer([], at='begin_batch', action=raiser(boom))]).fit(1, tiny_learner([]))
+    assert ei.value is boom and called == ['bad', 'good']
+    assert any('bad after_fit' in n for n in ei.value.__notes__)
+
+
+# ---- "return True" skips the default action after the event, and only that part
+SKIPS = {
+    'begin_batch':    ['begin_batch', 'after_batch'],
+    'after_pred':     ['begin_batch', 'model', 'after_pred', 'after_batch'],
+    'after_loss':     ['begin_batch', 'model', 'after_pred', 'loss', 'after_loss', 'after_batch'],
+    'after_backward': ['begin_batch', 'model', 'after_pred', 'loss', 'after_loss', 'backward', 'after_backward', 'after_batch'],
+    'after_step':     ['begin_batch', 'model', 'after_pred', 'loss', 'after_loss', 'backward', 'after_backward', 'step',
+                       'after_step', 'after_batch'],
+}
+
+@pytest.mark.parametrize('event', list(SKIPS))
+def test_return_true_ends_the_batch_there(event):
+    log, err = run_trace(at=event, action=lambda: True)
+    assert err is None
+    assert log == ['begin_fit', 'begin_epoch', *SKIPS[event]] + NORMAL[1 + 1 + len(TB):]
+
+
+def test_return_true_at_epoch_level():
+    log, _ = run_trace(at='begin_fit', action=lambda: True)
+    assert log == ['begin_fit', *END]
+    log, _ = run_trace(at='begin_epoch', action=lambda: True)
+    assert log == ['begin_fit', 'begin_epoch', *REST_OF_EPOCH_0, *EPOCH, *END]
+    log, _ = run_trace(at='begin_validate', action=lambda: True)
+    assert log == upto('begin_validate') + ['after_epoch', *EPOCH, *END]
+
+
+@pytest.mark.parametrize('event', ['after_batch', 'after_epoch', 'after_fit'])
+def test_return_true_from_after_events_changes_nothing(event):
+    log, _ = run_trace(at=event, action=lambda: True)
+    assert log == NORMAL
+
+
+def test_return_true_stops_the_step_and_all_callbacks_are_called():
+    x, y = synth(60)
+    calls = []
+    class Veto(Callback):
+        def after_backward(self): calls.append('veto'); return True
+    class Other(Callback):
+        def after_backward(self): calls.append('other'); return False       # after a True: still called
+    model = nn.Linear(4, 3)
+    w0 = model.weight.detach().clone()
+    data = DataBunch(Loader(x, y, 20), Loader(x, y, 60), c=3)
+    Runner(cbs=[Veto(), Other()]).fit(1, Learner(model, torch.optim.SGD(model.parameters(), lr=0.5), F.cross_entropy, data))
+    assert torch.equal(model.weight, w0)               # no step ever happened
+    assert calls == ['veto', 'other'] * 3
+    # a False/None result from the *first* callback does not hide a True from a later one (the 2019 `and` bug)
+    calls.clear()
+    Runner(cbs=[Other(), Veto()]).fit(1, Learner(model, torch.optim.SGD(model.parameters(), lr=0.5), F.cross_entropy, data))
+    assert torch.equal(model.weight, w0) and calls == ['other', 'veto'] * 3
+
+
+def test_gradient_accumulation_by_returning_true():
+    x, y = synth(40)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    twin = copy.deepcopy(model)
+    class Accumulate(Callback):
+        def after_backward(self): return self.iter % 2 == 0
+    data = DataBunch(Loader(x, y, 10), Loader(x, y, 40), c=3)
+    Runner(cbs=Accumulate()).fit(1, Learner(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, data))
+    opt = torch.optim.SGD(twin.parameters(), lr=0.1)
+    for i in (0, 20):                                  # two steps, each with the summed gradients of two batches
+        (F.cross_entropy(twin(x[i:i + 10]), y[i:i + 10]) + F.cross_entropy(twin(x[i + 10:i + 20]), y[i + 10:i + 20])).backward()
+        opt.step(); opt.zero_grad()
+    assert torch.allclose(model.weight, twin.weight, atol=1e-6)
+
+
+# ---------------------------------------------------------------- state available at events
+def test_gradients_only_in_training_and_fractional_progress():
+    seen = []
+    class Spy(Callback):
+        def begin_batch(self): seen.append(('bb', self.in_train, self.n_epochs, self.n_iter, self.iter, self.iters))
+        def after_pred(self): seen.append(('ap', self.in_train, torch.is_grad_enabled(), self.pred.requires_grad))
+    with torch.no_grad():                               # training must still get gradients
+        run = Runner(cbs=Spy())
+        run.fit(2, tiny_learner([]))
+    bb = [s for s in seen if s[0] == 'bb' and s[1]]
+    assert [s[2] for s in bb] == [0., 0.5, 1., 1.5] and [s[3] for s in bb] == [0, 1, 2, 3]
+    assert [(s[4], s[5]) for s in bb] == [(0, 2), (1, 2)] * 2
+    assert {s[1:] for s in seen if s[0] == 'ap'} == {(True, True, True), (False, False, False)}
+    assert run.n_epochs == 2. and run.n_iter == 4 and run.epoch == 1 and run.epochs == 2
+
+
+def test_state_at_events():
+    seen = {}
+    class Spy(Callback):
+        def begin_fit(self): seen['begin_fit'] = (self.epochs, self.learn is learn, self.n_epochs, self.n_iter)
+        def begin_epoch(self): seen.setdefault('begin_epoch', []).append((self.epoch, self.in_train, self.dl is learn.data.train_dl))
+        def begin_batch(self): seen.setdefault('begin_batch', []).append((self.pred, self.loss, len(self.xb), len(self.yb)))
+        def after_loss(self): seen.setdefault('after_loss', []).append(self.loss.item())
+        def begin_validate(self): seen.setdefault('begin_validate', []).append((self.in_train, self.dl is learn.data.valid_dl, self.iters))
+    learn = tiny_learner([])
+    Runner(cbs=Spy()).fit(2, learn)
+    assert seen['begin_fit'] == (2, True, 0., 0)
+    assert seen['begin_epoch'] == [(0, True, True), (1, True, True)]
+    assert seen['begin_batch'] == [(None, None, 3, 3), (None, None, 3, 3), (None, None, 4, 4)] * 2
+    assert len(seen['after_loss']) == 6
+    assert seen['begin_validate'] == [(False, True, 1)] * 2
+
+
+# ---------------------------------------------------------------- callbacks: order, names, attribute fall-through
+def test_order_ties_keep_insertion_order():
+    log = []
+    def cb(tag, order):
+        C = type(f'C{tag}', (Callback,), {'_order': order, 'begin_fit': lambda self: log.append(tag)})
+        return C()
+    run = Runner(cbs=[cb('a', 0), cb('b', 1), cb('c', 0), cb('d', -1)], cb_funcs=[lambda: cb('e', 0)])
+    run.fit(0, tiny_learner([]))
+    assert log == ['d', 'a', 'c', 'e', 'b']
+    assert [type(c).__name__ for c in run.cbs] == ['Cd', 'TrainEvalCallback', 'Ca', 'Cc', 'Ce', 'Cb']
+
+
+def test_order_change_is_picked_up_at_fit():
+    log = []
+    class A(Callback):
+        def begin_fit(self): log.append('a')
+    class B(Callback):
+        def begin_fit(self): log.append('b')
+    a, b = A(), B()
+    run = Runner(cbs=[a, b])
+    b._order = -1
+    run.fit(0, tiny_learner([]))
+    assert log == ['b', 'a']
+
+
+@pytest.mark.parametrize('name, expected', [('LR_Find', 'lr_find'), ('LRFind', 'lr_find'), ('AvgStats', 'avg_stats'),
+                                            ('TrainEval', 'train_eval'), ('ParamScheduler', 'param_scheduler'),
+                                            ('Recorder', 'recorder'), ('HTTP__Thing', 'http_thing')])
+def test_camel2snake(name, expected): assert camel2snake(name) == expected
+
+
+@given(st.lists(st.from_regex(r'[A-Z][a-z]{0,5}|[A-Z]{2,4}', fullmatch=True), min_size=1, max_size=4), st.lists(st.booleans(), min_size=4, max_size=4))
+def test_camel2snake_never_doubles_underscores(words, seps):
+    name = ''.join(w + ('_' if s else '') for w, s in zip(words, seps)).rstrip('_')
+    out = camel2snake(name)
+    assert '__' not in out and out == out.lower() and out.replace('_', '') == name.replace('_', '').lower()
+
+
+def test_callback_names_and_runner_attributes():
+    class LR_FindCallback(Callback): pass
+    class Recorder(Callback): pass
+    assert LR_FindCallback().name == 'lr_find' and Recorder().name == 'recorder' and Callback().name == 'callback'
+    assert AvgStatsCallback([]).name == 'avg_stats' and TrainEvalCallback().name == 'train_eval'
+    run = Runner(cbs=[LR_FindCallback()], cb_funcs=[partial(AvgStatsCallback, []), Recorder])
+    assert isinstance(run.avg_stats, AvgStatsCallback) and isinstance(run.recorder, Recorder)
+    assert isinstance(run.lr_find, LR_FindCallback) and isinstance(run.train_eval, TrainEvalCallback)
+    run.remove_cbs(run.recorder)
+    assert not hasattr(run, 'recorder') and all(not isinstance(c, Recorder) for c in run.cbs)
+
+
+def test_bad_callbacks():
+    with pytest.raises(TypeError, match='AvgStatsCallback'): Runner(cbs=[AvgStatsCallback])
+    with pytest.raises(TypeError, match='Callback instances'): Runner(cbs=[object()])
+    class Loss(Callback): pass
+    class FitCallback(Callback): pass
+    with pytest.raises(ValueError, match="'loss'"): Runner(cbs=Loss())
+    with pytest.raises(ValueError, match="'fit'"): Runner(cb_funcs=FitCallback)
+
+
+def test_bad_fit_arguments():
+    run = Runner()
+    with pytest.raises(ValueError, match='-1'): run.fit(-1, tiny_learner([]))
+    with pytest.raises(TypeError, match='1.5'): run.fit(1.5, tiny_learner([]))
+    with pytest.raises(TypeError, match='lacks'): run.fit(1, object())
+    with pytest.raises(ValueError, match='unknown event'): run('begin_bacth')
+
+
+def test_unattached_callback_attribute_error_not_recursion():
+    cb = AvgStatsCallback([])
+    with pytest.raises(AttributeError, match='loss'): cb.loss
+    with pytest.raises(AttributeError, match='not attached'): Callback().whatever
+    assert copy.deepcopy(cb).name == 'avg_stats'       # copy/pickle probe dunder attributes: must not recurse either
+    assert pickle.loads(pickle.dumps(Callback())).run is None
+
+
+def test_attached_callback_reads_runner_but_not_private_or_events():
+    run = Runner()
+    cb = run.train_eval
+    run.foo = 42
+    assert cb.foo == 42 and cb.run is run
+    with pytest.raises(AttributeError, match='_handlers'): cb._handlers
+    with pytest.raises(AttributeError, match='begin_batch'): cb.begin_batch
+    with pytest.raises(AttributeError, match='nope'): cb.nope
+
+
+def test_learner_reachable_after_fit_and_show_training_loop(capsys):
+    learn = tiny_learner([])
+    run = Runner(cb_funcs=partial(AvgStatsCallback, []))
+    run.fit(1, learn)
+    assert run.learn is learn and run.model is learn.model and run.opt is learn.opt and run.data is learn.data
+    capsys.readouterr()
+    show_training_loop(run)
+    out = capsys.readouterr().out.splitlines()
+    evs = [l.split()[0] for l in out if l.split()[0] in EVENTS]
+    assert [e for e in dict.fromkeys(evs)] == list(EVENTS[:9]) + ['after_cancel_epoch', 'begin_validate', 'after_epoch', 'after_cancel_train', 'after_fit']
+    line = next(l for l in out if l.split()[0] == 'after_loss')
+    assert 'AvgStatsCallback' in line
+    assert next(l for l in out if l.split()[0] == 'after_step').split()[-1] == '-'
+
+
+def test_no_assert_statements_in_module():
+    assert not [l for l in inspect.getsource(cbmod).splitlines() if l.strip().startswith('assert ')]
+
+
+# ---------------------------------------------------------------- data, model
+def test_databunch_and_get_model():
+    x, y = synth(30, n_in=5)
+    tdl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    data = DataBunch(tdl, Loader(x, y, 10), c=3)
+    assert data.train_ds is tdl.dataset and data.valid_ds is data.valid_dl.ds
+    model, opt = get_model(data, lr=0.25, nh=7)
+    assert [tuple(p.shape) for p in model.parameters()] == [(7, 5), (7,), (3, 7), (3,)]
+    assert opt.param_groups[0]['lr'] == 0.25
+    with pytest.raises(ValueError, match='c'): get_model(DataBunch(tdl, tdl))
+    with pytest.raises(TypeError, match='dataset'): DataBunch([(x, y)], [(x, y)], c=3).train_ds
+
+
+def test_minibatch_pipeline_works_with_runner():
+    mb = pytest.importorskip('course_lib.minibatch')
+    x, y = synth(200, n_in=6)
+    tds, vds = mb.Dataset(x[:150], y[:150]), mb.Dataset(x[150:], y[150:])
+    data = DataBunch(*mb.get_dls(tds, vds, 16), c=3)
+    torch.manual_seed(0)
+    learn = Learner(*get_model(data, lr=0.3, nh=8), mb.cross_entropy, data)
+    run = Runner(cb_funcs=partial(AvgStatsCallback, [mb.accuracy]))
+    run.fit(2, learn)
+    assert run.n_iter == 2 * len(data.train_dl) and run.avg_stats.valid_stats.count == 50
+
+
+# ---------------------------------------------------------------- AvgStats
+def fake_batch(xb, yb, pred, loss): return type('B', (), dict(xb=xb, yb=yb, pred=pred, loss=loss))()
+
+def acc(out, yb): return (out.argmax(-1) == yb).float().mean()
+
+
+def test_avg_stats_empty_before_first_batch():
+    s = AvgStats([acc], in_train=True)
+    assert s.avg_stats == [] and s.all_stats == [0., 0.] and s.count == 0
+    assert 'no batches' in repr(s)
+    cb = AvgStatsCallback([acc])
+    assert cb.train_stats.avg_stats == [] and cb.valid_stats.avg_stats == []
+
+
+def test_avg_stats_uneven_batches_by_hand():
+    s = AvgStats([acc], in_train=False)
+    pred = torch.tensor([[1., 0], [1, 0], [0, 1], [0, 1], [1, 0]])
+    y = torch.tensor([0, 0, 0, 0, 1])
+    losses = [2., 2., 5.]                              # batches of 2, 2 and 1 samples
+    for (a, b), l in zip([(0, 2), (2, 4), (4, 5)], losses):
+        s.accumulate(fake_batch(pred[a:b], y[a:b], pred[a:b], torch.tensor(l)))
+    assert s.count == 5
+    assert s.avg_stats[0] == pytest.approx((2 * 2 + 2 * 2 + 5 * 1) / 5)    # 2.6, not the unweighted 3.0
+    assert s.avg_stats[1] == pytest.approx(2 / 5)                            # batch accuracies 1, 0, 0 -> 0.4, not 1/3
+    assert 'valid: loss 2.6000, acc 0.4000' == repr(s)
+    s.reset()
+    assert s.avg_stats == []
+
+
+@given(st.integers(1, 60), st.integers(1, 25), st.integers(0, 2**16))
+def test_avg_stats_weighted_mean_equals_whole_set(n, bs, seed):
+    g = torch.Generator().manual_seed(seed)
+    pred, y = torch.randn(n, 4, generator=g, dtype=torch.float64), torch.randint(0, 4, (n,), generator=g)
+    s = AvgStats([acc], in_train=True)
+    for i in range(0, n, bs):
+        p, t = pred[i:i + bs], y[i:i + bs]
+        s.accumulate(fake_batch(p, t, p, F.cross_entropy(p, t)))
+    assert s.count == n
+    assert s.avg_stats[0] == pytest.approx(F.cross_entropy(pred, y).item(), rel=1e-9)
+    assert s.avg_stats[1] == pytest.approx(acc(pred, y).item(), rel=1e-6)   # acc is a float32 mean
+
+
+def test_avg_stats_callback_in_runner(capsys):
+    x, y = synth(250)
+    xv, yv = synth(70, seed=3)
+    data = DataBunch(Loader(x, y, 32), Loader(xv, yv, 32), c=3)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    run = Runner(cb_funcs=partial(AvgStatsCallback, acc))
+    run.fit(2, Learner(model, torch.optim.SGD(model.parameters(), lr=0.3), F.cross_entropy, data))
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[0].startswith('epoch 0') and out[1].startswith('epoch 1')
+    assert all('train: loss' in l and 'valid: loss' in l and 'acc' in l for l in out)
+    st_ = run.avg_stats
+    assert st_.train_stats.count == 250 and st_.valid_stats.count == 70
+    with torch.no_grad(): vl, va = F.cross_entropy(model(xv), yv).item(), acc(model(xv), yv).item()
+    assert st_.valid_stats.avg_stats == pytest.approx([vl, va], rel=1e-5)

@@ -1,0 +1,295 @@
+"Tests for course_lib.init: hand-written gradients vs autograd, ReLU moments vs Monte Carlo, Kaiming init, shape errors."
+import math
+import pytest
+import torch
+from torch import nn
+from hypothesis import given, settings, strategies as st
+
+from course_lib.init import (normalize, lin, relu, mse, mse_grad, relu_grad, lin_grad,
+                             forward_and_backward, Module, Lin, Relu, Mse, Model,
+                             kaiming_normal, relu_moments, sample_relu_moments, Moments, SampledMoments)
+from course_lib.init import test_near_zero as check_near_zero   # aliased: pytest would collect test_* names
+from course_lib.matmul import test_near as check_near
+
+dims = st.integers(1, 7)
+seeds = st.integers(0, 2**31 - 1)
+
+
+def _randn(g, *shape): return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+
+def _params(g, n, n_in, nh):
+    "Random float64 inputs, float targets and weights (course layout) for a n_in-nh-1 model."
+    return _randn(g, n, n_in), _randn(g, n), _randn(g, n_in, nh), _randn(g, nh), _randn(g, nh, 1), _randn(g, 1)
+
+
+def _autograd(x, y, w1, b1, w2, b2):
+    ts = [t.clone().requires_grad_(True) for t in (x, w1, b1, w2, b2)]
+    xa, w1a, b1a, w2a, b2a = ts
+    loss = ((xa @ w1a + b1a).clamp_min(0) @ w2a + b2a).squeeze(-1).sub(y).pow(2).mean()
+    loss.backward()
+    return loss.detach(), [t.grad for t in ts]
+
+
+# --- normalization ---------------------------------------------------------------------------------
+
+def test_normalize_uses_given_stats():
+    g = torch.Generator().manual_seed(0)
+    x = _randn(g, 100, 5) * 3 + 2
+    z = normalize(x, x.mean(), x.std())
+    check_near_zero(z.mean(), 1e-6)
+    check_near_zero(1 - z.std(), 1e-6)
+    check_near(normalize(x, 2., 4.), (x - 2) / 4)
+    with pytest.raises(ValueError): normalize(x, 0., 0.)
+
+
+def test_test_near_zero_can_fail():
+    check_near_zero(5e-4)
+    with pytest.raises(AssertionError): check_near_zero(2e-3)
+    with pytest.raises(AssertionError): check_near_zero(torch.tensor(-0.5), tol=0.1)
+
+
+# --- gradients vs autograd ---------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(n=dims, n_in=dims, nh=dims, seed=seeds)
+def test_forward_and_backward_matches_autograd(n, n_in, nh, seed):
+    x, y, w1, b1, w2, b2 = _params(torch.Generator().manual_seed(seed), n, n_in, nh)
+    loss = forward_and_backward(x, y, w1, b1, w2, b2)
+    loss_ag, grads = _autograd(x, y, w1, b1, w2, b2)
+    check_near(loss, loss_ag)
+    for ours, theirs in zip([x.g, w1.g, b1.g, w2.g, b2.g], grads): check_near(ours, theirs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=dims, n_in=dims, nh=dims, seed=seeds)
+def test_model_classes_match_autograd(n, n_in, nh, seed):
+    x, y, w1, b1, w2, b2 = _params(torch.Generator().manual_seed(seed), n, n_in, nh)
+    model = Model(w1, b1, w2, b2)
+    loss = model(x, y)
+    model.backward()
+    loss_ag, grads = _autograd(x, y, w1, b1, w2, b2)
+    check_near(loss, loss_ag)
+    for ours, theirs in zip([x.g, w1.g, b1.g, w2.g, b2.g], grads): check_near(ours, theirs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=dims, n_in=dims, n_out=dims, seed=seeds)
+def test_each_gradient_matches_autograd(n, n_in, n_out, seed):
+    g = torch.Generator().manual_seed(seed)
+    x, w, b, upstream = _randn(g, n, n_in), _randn(g, n_in, n_out), _randn(g, n_out), _randn(g, n, n_out)
+    # lin
+    xa, wa, ba = [t.clone().requires_grad_(True) for t in (x, w, b)]
+    (lin(xa, wa, ba) * upstream).sum().backward()
+    out = lin(x, w, b); out.g = upstream
+    gx, gw, gb = lin_grad(x, out, w, b)
+    for ours, theirs in [(gx, xa.grad), (gw, wa.grad), (gb, ba.grad), (x.g, xa.grad), (w.g, wa.grad), (b.g, ba.grad)]:
+        check_near(ours, theirs)
+    # relu, function and Module form
+    up = _randn(g, n, n_in)
+    xa = x.clone().requires_grad_(True)
+    (relu(xa) * up).sum().backward()
+    out = relu(x); out.g = up
+    check_near(relu_grad(x, out), xa.grad)
+    r = Relu(); out = r(x.clone()); out.g = up
+    r.backward()
+    check_near(r.args[0].g, xa.grad)
+    # mse, with (n, 1) and (n,) outputs
+    targ = _randn(g, n)
+    for o in (_randn(g, n, 1), _randn(g, n)):
+        oa = o.clone().requires_grad_(True)
+        mse(oa, targ).backward()
+        check_near(mse_grad(o, targ), oa.grad)
+        m = Mse(); m(o, targ); m.backward()
+        check_near(o.g, oa.grad)
+
+
+def test_relu_grad_blocks_negative_inputs():
+    x = torch.tensor([[-2., 0.5, 3., -0.1]])
+    out = relu(x); out.g = torch.ones_like(out)
+    check_near(relu_grad(x, out), torch.tensor([[0., 1., 1., 0.]]))
+
+
+def test_backward_before_forward_or_out_of_order_is_clear():
+    with pytest.raises(RuntimeError): Relu().backward()
+    x = torch.randn(3, 2)
+    with pytest.raises(RuntimeError, match='no gradient'): relu_grad(x, relu(x))
+
+
+def test_gradient_descent_step_lowers_loss():
+    g = torch.Generator().manual_seed(0)
+    x, y, w1, b1, w2, b2 = _params(g, 64, 10, 8)
+    loss0 = forward_and_backward(x, y, w1, b1, w2, b2)
+    params = [w1, b1, w2, b2]
+    lr = 1e-4
+    stepped = [p - lr * p.g for p in params]
+    loss1 = mse(lin(relu(lin(x, stepped[0], stepped[1])), stepped[2], stepped[3]), y)
+    predicted = lr * sum((p.g ** 2).sum() for p in params)
+    assert loss1 < loss0
+    assert abs((loss0 - loss1) - predicted) < 0.05 * predicted
+
+
+def test_module_matches_nn_module():
+    torch.manual_seed(0)
+    tm = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 1))
+    x, y = torch.randn(9, 6), torch.randn(9)
+    loss_nn = nn.functional.mse_loss(tm(x).squeeze(-1), y)
+    loss_nn.backward()
+    w1, b1 = tm[0].weight.detach().t().clone(), tm[0].bias.detach().clone()
+    w2, b2 = tm[2].weight.detach().t().clone(), tm[2].bias.detach().clone()
+    model = Model(w1, b1, w2, b2)
+    check_near(model(x, y), loss_nn)
+    model.backward()
+    check_near(w1.g, tm[0].weight.grad.t()); check_near(b1.g, tm[0].bias.grad)
+    check_near(w2.g, tm[2].weight.grad.t()); check_near(b2.g, tm[2].bias.grad)
+
+
+def test_module_base_class_is_abstract():
+    with pytest.raises(NotImplementedError): Module()(torch.zeros(1))
+
+
+# --- shape errors ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('x_shape,w_shape,b_shape', [
+    ((5, 3), (4, 2), (2,)),      # x does not match w
+    ((5, 3), (3, 2), (3,)),      # b does not match w
+    ((3,), (3, 2), (2,)),        # x is 1-D
+    ((2, 5, 3), (3, 2), (2,)),   # x is 3-D
+    ((5, 3), (3,), (1,)),        # w is 1-D
+    ((5, 3), (3, 2), (1, 2)),    # b is 2-D
+])
+def test_lin_and_Lin_reject_bad_shapes_naming_them(x_shape, w_shape, b_shape):
+    x, w, b = torch.zeros(x_shape), torch.zeros(w_shape), torch.zeros(b_shape)
+    with pytest.raises(ValueError) as e: lin(x, w, b)
+    msg = str(e.value)
+    assert str(w_shape) in msg
+    assert str(x_shape) in msg or str(b_shape) in msg
+    with pytest.raises(ValueError) as e:
+        Lin(w, b)(x)
+    assert str(w_shape) in str(e.value)
+
+
+def test_lin_names_both_shapes_on_mismatch():
+    with pytest.raises(ValueError) as e: lin(torch.zeros(5, 3), torch.zeros(4, 2), torch.zeros(2))
+    assert '(5, 3)' in str(e.value) and '(4, 2)' in str(e.value)
+    with pytest.raises(ValueError) as e: Lin(torch.zeros(3, 2), torch.zeros(2))(torch.zeros(5, 4))
+    assert '(5, 4)' in str(e.value) and '(3, 2)' in str(e.value)
+
+
+def test_lin_rejects_non_tensors():
+    with pytest.raises(TypeError): lin([[1., 2.]], torch.zeros(2, 1), torch.zeros(1))
+
+
+def test_mse_refuses_broadcasting_shapes():
+    with pytest.raises(ValueError, match=r'\(4, 4\)'): mse(torch.zeros(4, 4), torch.zeros(4))
+    with pytest.raises(ValueError): mse(torch.zeros(4), torch.zeros(5))
+    check_near(mse(torch.ones(4, 1), torch.zeros(4)), torch.tensor(1.))
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=dims, n_in=dims, n_out=dims, seed=seeds)
+def test_lin_matches_nn_functional_linear(n, n_in, n_out, seed):
+    g = torch.Generator().manual_seed(seed)
+    x, w, b = _randn(g, n, n_in), _randn(g, n_in, n_out), _randn(g, n_out)
+    check_near(lin(x, w, b), nn.functional.linear(x, w.t(), b))
+
+
+# --- ReLU moments ----------------------------------------------------------------------------------------
+
+def test_relu_moments_closed_forms():
+    check_near(torch.tensor(relu_moments(1)), torch.tensor([1 / math.pi, 0.5]))
+    check_near(torch.tensor(relu_moments(2)), torch.tensor([0.5, 1.0]))
+    check_near(torch.tensor(relu_moments(512, normal=True)), torch.tensor([math.sqrt(512 / (2 * math.pi)), 256.]))
+    check_near(torch.tensor(relu_moments(1, std=3.)), torch.tensor([3 / math.pi, 4.5]))
+    assert isinstance(relu_moments(4), Moments)
+    assert relu_moments(512, std=math.sqrt(2 / 512)).mean_sq == pytest.approx(1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_in=st.integers(1, 5000), std=st.floats(0.01, 100.))
+def test_relu_moments_properties(n_in, std):
+    ex, nm = relu_moments(n_in, std), relu_moments(n_in, std, normal=True)
+    assert ex.mean_sq == pytest.approx(n_in * std ** 2 / 2) == nm.mean_sq
+    assert ex.mean == pytest.approx(std * relu_moments(n_in).mean)      # linear in std
+    assert 0 < ex.mean < nm.mean                                         # E sqrt(chi2) < sqrt(E chi2)
+    assert ex.mean ** 2 < ex.mean_sq                                     # positive variance
+    assert ex.mean / nm.mean > 1 - 1 / (2 * n_in)                        # approaches the CLT value
+
+
+@pytest.mark.parametrize('n_in,std,seed', [(1, 1., 0), (1, 0.5, 1), (2, 1., 2), (3, 2., 3), (8, 1., 4),
+                                           (64, 0.1, 5), (512, 1., 6), (512, math.sqrt(2 / 512), 7)])
+def test_relu_moments_agree_with_monte_carlo(n_in, std, seed):
+    ex = relu_moments(n_in, std)
+    s = sample_relu_moments(n_in, std, n_samples=10_000, generator=torch.Generator().manual_seed(seed))
+    assert isinstance(s, SampledMoments)
+    assert abs(s.mean - ex.mean) < 4 * s.se_mean
+    assert abs(s.mean_sq - ex.mean_sq) < 4 * s.se_mean_sq
+
+
+def test_monte_carlo_rejects_the_normal_approximation_at_small_n():
+    "The check above has power: at n_in=1 the CLT mean 1/sqrt(2*pi) is many standard errors off."
+    s = sample_relu_moments(1, n_samples=10_000, generator=torch.Generator().manual_seed(0))
+    assert abs(s.mean - relu_moments(1, normal=True).mean) > 4 * s.se_mean
+
+
+def test_sample_relu_moments_is_reproducible_and_chunks_consistently():
+    a = sample_relu_moments(3000, n_samples=700, generator=torch.Generator().manual_seed(0))
+    b = sample_relu_moments(3000, n_samples=700, generator=torch.Generator().manual_seed(0))
+    assert a == b
+    assert all(math.isfinite(v) and v > 0 for v in a)
+
+
+@pytest.mark.parametrize('kwargs', [dict(n_in=0), dict(n_in=2.0), dict(n_in=True), dict(n_in=3, std=0.),
+                                    dict(n_in=3, std=-1.), dict(n_in=3, std=math.inf)])
+def test_relu_moments_validate(kwargs):
+    with pytest.raises(ValueError): relu_moments(**kwargs)
+    with pytest.raises(ValueError): sample_relu_moments(**kwargs, n_samples=10)
+
+
+def test_sample_relu_moments_validates_n_samples():
+    with pytest.raises(ValueError): sample_relu_moments(2, n_samples=1)
+    with pytest.raises(ValueError): sample_relu_moments(2, n_samples=10.)
+
+
+# --- kaiming_normal -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('shape,a', [((784, 50), 0.), ((512, 512), 0.), ((200, 300), 1.),
+                                     ((100, 400), math.sqrt(5)), ((64, 3, 3, 40), 0.), ((1000, 20), -0.5)])
+def test_kaiming_normal_std(shape, a):
+    w = kaiming_normal(shape, a=a, generator=torch.Generator().manual_seed(0))
+    assert w.shape == shape and w.dtype == torch.float32
+    expected = math.sqrt(2 / (1 + a * a) / shape[0])
+    assert w.std().item() == pytest.approx(expected, rel=0.05)
+    check_near_zero(w.mean() / expected, 0.05)
+    # PyTorch, given its own (out, in) layout in fan_in mode or ours in fan_out mode, gives the same std
+    if len(shape) == 2:
+        torch.manual_seed(0)
+        theirs = nn.init.kaiming_normal_(torch.empty(shape[1], shape[0]), a=a, mode='fan_in')
+        assert w.std().item() == pytest.approx(theirs.std().item(), rel=0.05)
+        torch.manual_seed(0)
+        theirs_fan_out = nn.init.kaiming_normal_(torch.empty(shape), a=a, mode='fan_out')
+        assert w.std().item() == pytest.approx(theirs_fan_out.std().item(), rel=0.05)
+
+
+def test_kaiming_normal_torch_fan_in_trap():
+    "torch's fan_in mode on a course-layout (n_in, n_out) tensor uses n_out: a different std from ours."
+    torch.manual_seed(0)
+    trap = nn.init.kaiming_normal_(torch.empty(784, 50), mode='fan_in')
+    assert trap.std().item() == pytest.approx(math.sqrt(2 / 50), rel=0.05)
+    ours = kaiming_normal((784, 50), generator=torch.Generator().manual_seed(0))
+    assert ours.std().item() == pytest.approx(math.sqrt(2 / 784), rel=0.05)
+
+
+def test_kaiming_normal_explicit_fan_in_and_generator():
+    w = kaiming_normal((100, 200), fan_in=200, generator=torch.Generator().manual_seed(0))
+    assert w.std().item() == pytest.approx(math.sqrt(2 / 200), rel=0.05)
+    check_near(w, kaiming_normal([100, 200], fan_in=200, generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize('args,kwargs', [
+    (((),), {}), (((0, 5),), {}), (((3, -1),), {}), (((3.0, 5),), {}), ((5,), {}), (((True, 5),), {}),
+    (((3, 5),), dict(fan_in=0)), (((3, 5),), dict(fan_in=2.5)), (((3, 5),), dict(a=math.nan)),
+    (((3, 5),), dict(a='1')), (((3, 5),), dict(a=math.inf)),
+])
+def test_kaiming_normal_validates(args, kwargs):
+    with pytest.raises(ValueError): kaiming_normal(*args, **kwargs)

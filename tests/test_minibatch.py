@@ -1,0 +1,293 @@
+"Tests for course_lib.minibatch: losses, DummyModule, Optimizer, the data pipeline and fit."
+import copy, math
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from hypothesis import given, settings, strategies as st
+
+from course_lib.matmul import near
+from course_lib.minibatch import (logsumexp, log_softmax, nll, cross_entropy, accuracy, DummyModule, Optimizer,
+                                  Dataset, Sampler, collate, DataLoader, fit, get_dls, get_model)
+
+# ---------------------------------------------------------------- losses
+
+def logits(rows, cols, scale, seed, n_extreme=0):
+    "Random logits of magnitude `scale`, with `n_extreme` entries set to +-1e4."
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, cols, generator=g) * scale
+    if n_extreme:
+        flat = x.view(-1)
+        pos = torch.randint(0, flat.numel(), (n_extreme,), generator=g)
+        flat[pos] = torch.where(torch.rand(n_extreme, generator=g) < 0.5, -1e4, 1e4)
+    return x
+
+def close(a, b, scale):
+    "Equal up to float32 rounding at the magnitude `scale` of the inputs."
+    return torch.allclose(a, b, rtol=1e-5, atol=1e-5 * max(1., scale))
+
+logit_args = dict(rows=st.integers(1, 8), cols=st.integers(1, 12), scale=st.sampled_from([1., 30., 1e3, 1e4]),
+                  seed=st.integers(0, 2**31), n_extreme=st.integers(0, 6))
+
+@given(**logit_args)
+def test_logsumexp_and_log_softmax_match_torch(rows, cols, scale, seed, n_extreme):
+    x = logits(rows, cols, scale, seed, n_extreme)
+    assert close(logsumexp(x), torch.logsumexp(x, -1), 4 * scale)
+    ls = log_softmax(x)
+    assert ls.isfinite().all()
+    assert close(ls, torch.log_softmax(x, -1), 4 * scale)
+    assert near(ls.exp().sum(-1), torch.ones(rows))
+
+def test_log_softmax_no_overflow_on_large_logits():
+    for big in (torch.tensor([[1000., 1001., 1002.]]), torch.tensor([[-1e4, 0., 1e4]]), torch.full((2, 5), -1e4)):
+        assert log_softmax(big).isfinite().all()
+        assert near(log_softmax(big), torch.log_softmax(big, -1))
+
+def test_logsumexp_infinite_rows_like_torch():
+    x = torch.tensor([[-math.inf, -math.inf], [math.inf, 1.], [0., -math.inf]])
+    assert torch.equal(logsumexp(x), torch.logsumexp(x, -1))
+
+def test_log_softmax_works_on_any_leading_shape():
+    x = torch.randn(2, 3, 5)
+    assert near(log_softmax(x), torch.log_softmax(x, -1))
+
+@given(**logit_args)
+def test_nll_and_cross_entropy_match_torch(rows, cols, scale, seed, n_extreme):
+    x = logits(rows, cols, scale, seed, n_extreme)
+    t = torch.randint(0, cols, (rows,), generator=torch.Generator().manual_seed(seed + 1))
+    lp = torch.log_softmax(x, -1)
+    got_nll, got_ce = nll(lp, t), cross_entropy(x, t)
+    assert got_nll.isfinite() and got_ce.isfinite()
+    assert close(got_nll, F.nll_loss(lp, t), 4 * scale)
+    assert close(got_ce, F.cross_entropy(x, t), 4 * scale)
+
+def test_nll_picks_the_target_entries():
+    lp = torch.tensor([[-1., -2., -3.], [-4., -5., -6.]])
+    assert nll(lp, torch.tensor([2, 0])).item() == pytest.approx((3. + 4.) / 2)
+
+def test_cross_entropy_gradient_matches_torch():
+    x = torch.randn(6, 4, requires_grad=True); t = torch.tensor([0, 1, 2, 3, 0, 1])
+    cross_entropy(x, t).backward(); ours = x.grad.clone(); x.grad = None
+    F.cross_entropy(x, t).backward()
+    assert near(ours, x.grad)
+
+@pytest.mark.parametrize('loss', [nll, cross_entropy])
+@pytest.mark.parametrize('bad', [[0, 3], [-1, 0], [5, 1]])
+def test_targets_out_of_range_raise(loss, bad):
+    with pytest.raises(ValueError, match='out of range') as e: loss(torch.zeros(2, 3), torch.tensor(bad))
+    assert '[0, 2]' in str(e.value)
+
+@pytest.mark.parametrize('loss', [nll, cross_entropy])
+def test_loss_shape_and_dtype_errors(loss):
+    with pytest.raises(ValueError, match=r'\(3, 4\).*\(2,\)'): loss(torch.zeros(3, 4), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match='2-D'): loss(torch.zeros(3), torch.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match='integer'): loss(torch.zeros(2, 3), torch.tensor([0., 1.]))
+
+def test_accuracy():
+    out = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    assert accuracy(out, torch.tensor([1, 0, 0, 0])).item() == pytest.approx(0.75)
+    with pytest.raises(ValueError, match='4 rows.*3 labels'): accuracy(out, torch.tensor([1, 0, 0]))
+
+# ---------------------------------------------------------------- DummyModule and Optimizer
+
+def test_dummy_module_registers_layers_like_nn_module():
+    torch.manual_seed(0); dm = DummyModule(6, 4, 3)
+    assert list(dm._modules) == ['l1', 'l2']
+    assert [tuple(p.shape) for p in dm.parameters()] == [(4, 6), (4,), (3, 4), (3,)]
+    ref = nn.Sequential(dm.l1, nn.ReLU(), dm.l2)
+    x = torch.randn(5, 6)
+    assert torch.equal(dm(x), ref(x))
+    dm.name, dm._hidden = 'plain attribute', nn.Linear(2, 2)
+    assert list(dm._modules) == ['l1', 'l2'] and dm.name == 'plain attribute'
+    dm.extra = nn.Linear(3, 1)
+    assert len(list(dm.parameters())) == 6
+
+@given(lr=st.floats(1e-3, 2.), seed=st.integers(0, 2**31), steps=st.integers(1, 3))
+@settings(max_examples=20)
+def test_optimizer_step_equals_torch_sgd(lr, seed, steps):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)); twin = copy.deepcopy(model)
+    ours, theirs = Optimizer(model.parameters(), lr), torch.optim.SGD(twin.parameters(), lr=lr)
+    x, t = torch.randn(7, 5), torch.randint(0, 3, (7,))
+    for _ in range(steps):
+        for mdl, opt in [(model, ours), (twin, theirs)]:
+            F.cross_entropy(mdl(x), t).backward(); opt.step(); opt.zero_grad()
+    for a, b in zip(model.parameters(), twin.parameters()): assert torch.equal(a, b)
+    assert all(p.grad is None for p in model.parameters())
+
+def test_optimizer_skips_params_without_grad_and_rejects_empty():
+    p, q = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2))
+    opt = Optimizer([p, q], lr=0.1)
+    (p * 3).sum().backward(); opt.step()
+    assert torch.allclose(p, torch.full((2,), 0.7)) and torch.equal(q, torch.ones(2))
+    with pytest.raises(ValueError, match='empty'): Optimizer([], lr=0.1)
+
+# ---------------------------------------------------------------- Dataset, Sampler, collate, DataLoader
+
+def make_ds(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return Dataset(torch.randn(n, 3, generator=g), torch.randint(0, 5, (n,), generator=g))
+
+def test_dataset_indexing():
+    ds = make_ds(10)
+    assert len(ds) == 10
+    x, y = ds[3]
+    assert torch.equal(x, ds.x[3]) and torch.equal(y, ds.y[3])
+    idx = torch.tensor([9, 0, 4])
+    xb, yb = ds[idx]
+    assert torch.equal(xb, ds.x[idx]) and torch.equal(yb, ds.y[idx])
+
+def test_dataset_length_mismatch_raises():
+    with pytest.raises(ValueError, match=r'len\(x\)=5.*len\(y\)=4'): Dataset(torch.zeros(5, 2), torch.zeros(4))
+
+@pytest.mark.parametrize('bs', [0, -1, -64])
+def test_sampler_rejects_bs_below_one(bs):
+    with pytest.raises(ValueError, match='bs'): Sampler(range(10), bs)
+
+def test_sampler_rejects_non_integer_bs():
+    with pytest.raises(TypeError, match='bs'): Sampler(range(10), 2.5)
+
+@given(n=st.integers(0, 300), bs=st.integers(1, 350), shuffle=st.booleans(), seed=st.integers(0, 2**31))
+def test_sampler_batches_cover_each_index_exactly_once(n, bs, shuffle, seed):
+    s = Sampler(range(n), bs, shuffle=shuffle, generator=torch.Generator().manual_seed(seed))
+    expected = math.ceil(n / bs)
+    assert len(s) == expected == (n - 1) // bs + 1
+    for _epoch in range(2):
+        batches = list(s)
+        assert len(batches) == expected
+        assert all(b.dtype == torch.int64 and b.ndim == 1 for b in batches)
+        assert all(len(b) == bs for b in batches[:-1])
+        if batches: assert len(batches[-1]) == n - (expected - 1) * bs
+        got = torch.cat(batches) if batches else torch.empty(0, dtype=torch.int64)
+        assert torch.equal(got.sort().values, torch.arange(n))
+        if not shuffle: assert torch.equal(got, torch.arange(n))
+
+def test_shuffle_reproducible_and_different_each_epoch():
+    def epochs(seed, k=3):
+        s = Sampler(range(50), 7, shuffle=True, generator=torch.Generator().manual_seed(seed))
+        return [torch.cat(list(s)) for _ in range(k)]
+    a, b, c = epochs(1), epochs(1), epochs(2)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[0], a[1]) and not torch.equal(a[1], a[2])
+    assert not torch.equal(a[0], c[0])
+
+def test_collate():
+    xb, yb = collate([(torch.tensor([1., 2.]), torch.tensor(0)), (torch.tensor([3., 4.]), torch.tensor(1))])
+    assert torch.equal(xb, torch.tensor([[1., 2.], [3., 4.]])) and torch.equal(yb, torch.tensor([0, 1]))
+    xb, yb = collate([(torch.zeros(2), 3), (torch.ones(2), 4)])   # plain int targets
+    assert torch.equal(yb, torch.tensor([3, 4]))
+    with pytest.raises(ValueError, match='empty'): collate([])
+
+class PerItem(torch.utils.data.Dataset):
+    "A general dataset: one sample per `__getitem__` call with an int (records the calls)."
+    def __init__(self, x, y): self.x, self.y, self.calls = x, y, 0
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i):
+        if not isinstance(i, int): raise TypeError('one int index at a time')
+        self.calls += 1
+        return self.x[i], self.y[i]
+
+@given(n=st.integers(1, 120), bs=st.integers(1, 130), shuffle=st.booleans(), seed=st.integers(0, 2**31))
+@settings(max_examples=30)
+def test_dataloader_batches_equal_x_of_idx_on_every_path(n, bs, shuffle, seed):
+    ds = make_ds(n, seed)
+    gen = lambda: torch.Generator().manual_seed(seed)
+    idxs = list(Sampler(ds, bs, shuffle, gen()))
+    loaders = [DataLoader(ds, Sampler(ds, bs, shuffle, gen())),
+               DataLoader(torch.utils.data.TensorDataset(ds.x, ds.y), Sampler(ds, bs, shuffle, gen())),
+               DataLoader(PerItem(ds.x, ds.y), Sampler(ds, bs, shuffle, gen())),
+               DataLoader(ds, Sampler(ds, bs, shuffle, gen()), collate_fn=lambda b: collate(b))]
+    for dl in loaders:
+        batches = list(dl)
+        assert len(dl) == len(batches) == len(idxs)
+        for (xb, yb), idx in zip(batches, idxs):
+            assert torch.equal(xb, ds.x[idx]) and torch.equal(yb, ds.y[idx])
+
+def test_fast_path_makes_one_call_per_batch_and_general_path_one_per_item():
+    class Counting(Dataset):
+        calls = 0
+        def __getitem__(self, i):
+            type(self).calls += 1
+            return super().__getitem__(i)
+    ds = make_ds(10)
+    plain_calls = []
+    orig = Dataset.__getitem__
+    def spy(self, i):
+        plain_calls.append(i); return orig(self, i)
+    Dataset.__getitem__ = spy
+    try:
+        # spy replaces Dataset.__getitem__ itself, so the loader still recognises the class: one call per batch
+        assert len(list(DataLoader(ds, Sampler(ds, 4)))) == 3
+        assert len(plain_calls) == 3 and all(isinstance(i, torch.Tensor) for i in plain_calls)
+    finally: Dataset.__getitem__ = orig
+    cds = Counting(ds.x, ds.y)   # a subclass that overrides __getitem__ gets the general path
+    assert len(list(DataLoader(cds, Sampler(cds, 4)))) == 3 and Counting.calls == 10
+    pi = PerItem(ds.x, ds.y)
+    list(DataLoader(pi, Sampler(pi, 4)))
+    assert pi.calls == 10
+
+def test_dataloader_attributes_and_torch_interop():
+    ds = make_ds(25); s = Sampler(ds, 10)
+    dl = DataLoader(ds, s)
+    assert dl.ds is ds and dl.dataset is ds and dl.sampler is s and len(dl) == 3
+    theirs = torch.utils.data.DataLoader(ds, batch_size=10)
+    assert len(theirs) == 3
+    for (xa, ya), (xt, yt) in zip(dl, theirs): assert torch.equal(xa, xt) and torch.equal(ya, yt)
+
+# ---------------------------------------------------------------- get_dls, get_model, fit
+
+def blobs(n, seed):
+    "Three well separated clusters in 4-D, labels = cluster."
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    centres = torch.eye(3, 4) * 4
+    return Dataset(centres[y] + torch.randn(n, 4, generator=g) * 0.5, y)
+
+def test_get_dls():
+    tr, va = blobs(100, 0), blobs(50, 1)
+    tdl, vdl = get_dls(tr, va, 16, generator=torch.Generator().manual_seed(0))
+    assert tdl.ds is tr and vdl.ds is va
+    assert tdl.sampler.bs == 16 and tdl.sampler.shuffle and vdl.sampler.bs == 32 and not vdl.sampler.shuffle
+    assert len(tdl) == 7 and len(vdl) == 2
+    assert torch.equal(torch.cat([yb for _, yb in vdl]), va.y)
+
+def test_get_model():
+    model, opt = get_model(4, 8, 3, lr=0.1)
+    assert isinstance(model, nn.Sequential) and [type(l) for l in model] == [nn.Linear, nn.ReLU, nn.Linear]
+    assert model(torch.zeros(2, 4)).shape == (2, 3)
+    assert isinstance(opt, Optimizer) and opt.lr == 0.1 and len(opt.params) == 4
+
+def test_fit_trains_and_reports(capsys):
+    torch.manual_seed(0)
+    tdl, vdl = get_dls(blobs(300, 0), blobs(101, 1), 32, generator=torch.Generator().manual_seed(0))
+    model, opt = get_model(4, 16, 3, lr=0.1)
+    hist = fit(3, model, cross_entropy, opt, tdl, vdl)
+    assert len(hist) == 3 and all(isinstance(l, float) and isinstance(a, float) for l, a in hist)
+    assert hist[-1][0] < hist[0][0] and hist[-1][1] > 0.9
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and 'valid loss' in out[0] and 'accuracy' in out[0]
+
+def test_fit_weights_batches_by_size():
+    "The reported metrics are per-sample means, even though the last validation batch is short."
+    torch.manual_seed(0)
+    va = blobs(21, 1)
+    model, opt = get_model(4, 8, 3, lr=0.)
+    tdl = DataLoader(va, Sampler(va, 5))
+    vdl = DataLoader(va, Sampler(va, 8))   # batches of 8, 8, 5
+    (loss, acc), = fit(1, model, cross_entropy, opt, tdl, vdl, verbose=False)
+    with torch.no_grad(): pred = model(va.x)
+    assert loss == pytest.approx(F.cross_entropy(pred, va.y).item(), rel=1e-5)
+    assert acc == pytest.approx(accuracy(pred, va.y).item())
+
+def test_fit_works_with_dummy_module_and_torch_pieces():
+    torch.manual_seed(0)
+    tr, va = blobs(64, 0), blobs(32, 1)
+    dm = DummyModule(4, 8, 3)
+    hist = fit(2, dm, F.cross_entropy, Optimizer(dm.parameters(), 0.1),
+               torch.utils.data.DataLoader(tr, batch_size=16, shuffle=True), torch.utils.data.DataLoader(va, batch_size=32),
+               verbose=False)
+    assert len(hist) == 2
+
+def test_fit_rejects_empty_validation():
+    model, opt = get_model(4, 8, 3)
+    with pytest.raises(ValueError, match='valid_dl'): fit(1, model, cross_entropy, opt, [], [], verbose=False)
