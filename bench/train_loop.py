@@ -7,7 +7,8 @@
 Everything else is shared: the same 50,000 x 784 float32 training tensors and 10,000 validation samples, the
 784-50-10 model (fresh, same seed, every run), `F.cross_entropy`, `torch.optim.SGD`, validation batches of 2*bs.
 (b) and (c) both run `fit`, so they differ only in the data pipeline. One thread, runs interleaved
-(A A' B C, then C B A' A, ...), medians of per-repeat ratios to (a); `hand loop (A/A)` is (a) again under a
+(A A' B C, then C B A' A, ...), medians of per-repeat ratios to (a), process CPU time by default
+(the machine this was written on is shared, so wall time mostly measures the neighbours); `hand loop (A/A)` is (a) again under a
 second name, so its ratio shows the noise floor.
 
     python bench/train_loop.py            # 15 repeats at bs 64 and 512
@@ -63,19 +64,24 @@ def hand_loop_epoch(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
     return tot_loss / len(xv), tot_acc / len(xv)
 
 
-def _timed(fn):
+CLOCKS = {'cpu': time.process_time, 'wall': time.perf_counter}
+
+
+def _timed(fn, clock):
     gc.collect()
-    t0 = time.perf_counter()
+    t0 = clock()
     fn()
-    return time.perf_counter() - t0
+    return clock() - t0
 
 
-def compare(candidates, repeats=15, warmup=1, aa=True, title=None, show=True):
+def compare(candidates, repeats=15, warmup=1, aa=True, title=None, show=True, clock='cpu'):
     """Time each zero-argument callable in `candidates` (name -> callable) `repeats` times, interleaved.
 
     Each repeat runs every candidate once, alternating forward and reverse order. With `aa`, the first candidate runs
     a second time under the name '<first> (A/A)'. Ratios are medians over repeats of time / first candidate's time
-    in the same repeat. Prints a markdown table (if `show`) and returns {name: dict(median_s, ratio, ratio_lo, ratio_hi, times)}."""
+    in the same repeat. `clock` is 'cpu' (this process's CPU time: robust on a shared, busy machine when torch runs
+    one thread) or 'wall'. Prints a markdown table (if `show`) and returns
+    {name: dict(median_s, ratio, ratio_lo, ratio_hi, times)}."""
     fns = dict(candidates)
     base = next(iter(fns))
     if aa: fns[f'{base} (A/A)'] = fns[base]
@@ -84,7 +90,7 @@ def compare(candidates, repeats=15, warmup=1, aa=True, title=None, show=True):
         for name in names: fns[name]()
     times = {name: [] for name in names}
     for r in range(repeats):
-        for name in (names if r % 2 == 0 else names[::-1]): times[name].append(_timed(fns[name]))
+        for name in (names if r % 2 == 0 else names[::-1]): times[name].append(_timed(fns[name], CLOCKS[clock]))
     res = {}
     for name in names:
         ratios = sorted(t / b for t, b in zip(times[name], times[base]))
@@ -93,7 +99,7 @@ def compare(candidates, repeats=15, warmup=1, aa=True, title=None, show=True):
                          ratio_lo=q[0], ratio_hi=q[2], times=times[name])
     if show:
         if title: print(f'\n{title}\n')
-        print(f'| candidate | median time (s) | ratio to {base} | ratio IQR |')
+        print(f'| candidate | median {clock} time (s) | ratio to {base} | ratio IQR |')
         print('|---|---:|---:|---:|')
         for name, r in res.items():
             print(f"| {name} | {r['median_s']:.3f} | {r['ratio']:.3f}x | {r['ratio_lo']:.3f}-{r['ratio_hi']:.3f} |")
@@ -130,6 +136,7 @@ def main():
     p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 15, or 3 with --quick)')
     p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
     p.add_argument('--lr', type=float, default=0.1)
+    p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
     a = p.parse_args()
     repeats = a.repeats or (3 if a.quick else 15)
     torch.set_num_threads(1)
@@ -137,11 +144,11 @@ def main():
     data = make_data()
     print(f'torch {torch.__version__}, {torch.get_num_threads()} thread, {platform.processor() or platform.machine()}, '
           f'python {platform.python_version()}; train {tuple(data[0].shape)}, valid {tuple(data[2].shape)}; '
-          f'{repeats} interleaved repeats, lr {a.lr}')
+          f'{repeats} interleaved repeats, lr {a.lr}, {a.clock} clock')
     for bs in a.bs:
         cands = candidates_for(data, bs, a.lr)
         for name, fn in cands.items(): print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = {fn()}')
-        compare(cands, repeats=repeats, warmup=0, title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples)')
+        compare(cands, repeats=repeats, warmup=0, clock=a.clock, title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples)')
 
 
 if __name__ == '__main__':

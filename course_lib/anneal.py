@@ -19,7 +19,7 @@ def create_learner(model_func, loss_func, data):
 
 # Cell
 def get_model_func(lr=0.5):
-    "A model function for `create_learner`: 04's `get_model` with learning rate `lr`."
+    "A model function for `create_learner`: `course_lib.callbacks.get_model` with learning rate `lr`."
     return partial(get_model, lr=lr)
 
 # Cell

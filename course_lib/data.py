@@ -68,7 +68,7 @@ def _check_split(x, y, split, fname):
     if y.dtype.kind not in 'iu': raise bad(f"y must hold integer labels, got {y.dtype}")
     if x.size and not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1): raise bad("pixel values must lie in [0, 1]")
     if y.size and (y.min() < 0 or y.max() > 9): raise bad(f"labels must lie in 0..9, got {y.min()}..{y.max()}")
-    return torch.from_numpy(np.array(x, dtype=np.float32)), torch.from_numpy(np.array(y, dtype=np.int64))
+    return tuple(torch.from_numpy(np.require(a, t, ['C_CONTIGUOUS', 'WRITEABLE'])) for a, t in ((x, np.float32), (y, np.int64)))
 
 # Cell
 def load_course_file(path):

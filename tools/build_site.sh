@@ -16,7 +16,8 @@
 # Other asset sources: KATEX_DIR=node_modules/katex/dist LUNR_DIR=node_modules/lunr bash tools/build_site.sh
 set -euo pipefail
 
-root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="${1:-$here/..}"
 root="$(cd "$root" && pwd)"
 cd "$root"
 src=docs
@@ -44,7 +45,7 @@ trap 'rm -rf "$stage" "$log"' EXIT
 # --- 1-2. staged copy of docs/ with valid front matter
 cp -a "$src/." "$stage/"
 rm -rf "$stage/assets/vendor" "$stage/.jekyll-cache" "$stage/_site"
-python3 tools/fix_front_matter.py "$stage" >/dev/null
+python3 "$here/fix_front_matter.py" "$stage" >/dev/null
 
 # --- 3. vendor assets (dereference Debian's symlinks: katex.min.js -> katex.js, fonts -> /usr/share/fonts/...)
 vendor="$stage/assets/vendor"

@@ -1,0 +1,194 @@
+"""What the callback `Runner` costs: one epoch of training plus validation, with loss and accuracy averaged, side by side.
+
+Contenders (all on the same 50,000 x 784 float32 training and 10,000 validation tensors from `train_loop.make_data`,
+the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same seed every run, `F.cross_entropy`,
+`torch.optim.SGD`, training batches of bs and validation batches of 2*bs):
+
+* `hand loop` -- `train_loop.hand_loop_epoch`: slices a shuffled permutation; validation loss and accuracy (the floor).
+* `hand loop + train stats` -- the same, also averaging the training loss and accuracy per batch, which is exactly
+  the work `AvgStatsCallback` adds on top of the floor; the gap between it and the Runner is the Runner's own cost.
+* `Runner + AvgStatsCallback` -- `course_lib.callbacks.Runner(cb_funcs=[partial(AvgStatsCallback, accuracy)])` over
+  course_lib's `DataLoader`s (`get_dls`): the issue's target is <= 1.10x the hand loop at bs = 64.
+* `Runner, no stats` -- the Runner with only its built-in `TrainEvalCallback` (no metrics at all).
+* optional peers, when importable: `ignite` (pytorch-ignite's `create_supervised_trainer`/`_evaluator` with
+  `Loss` and `Accuracy` metrics on both passes) and `lightning` (PyTorch Lightning's `Trainer` with logger, progress
+  bar, checkpointing and model summary off, `num_sanity_val_steps=0` so that it validates once like the others,
+  loss and accuracy through `self.log(..., on_epoch=True)`). Both are fed course_lib's `Dataset` and `Sampler`
+  (Lightning through a PyTorch `DataLoader(ds, batch_size=None, sampler=...)`, since it inspects `batch_sampler`), so
+  every batch is one indexing operation everywhere. A peer that is not installed is skipped with a message.
+
+Method: one thread, interleaved repeats (forward then reverse order), median of per-repeat ratios to the hand loop,
+process CPU time by default (`train_loop.compare`); `hand loop (A/A)` is the hand loop again under a second name,
+its ratio is the noise floor.
+
+    python bench/runner.py            # 15 repeats at bs 64 and 512
+    python bench/runner.py --quick    # 3 repeats: a smoke run, not a measurement
+"""
+import argparse, logging, os, platform, sys, warnings
+from functools import partial
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_loop import CLOCKS, compare, hand_loop_epoch, make_data, make_model_and_opt   # noqa: E402
+
+from course_lib.callbacks import AvgStatsCallback, DataBunch, Learner, Runner             # noqa: E402
+from course_lib.minibatch import Dataset, accuracy, get_dls                                # noqa: E402
+
+
+def hand_loop_with_train_stats(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
+    "`hand_loop_epoch` plus what `AvgStatsCallback` adds: training loss and accuracy averaged, weighted by batch size."
+    n, tot_loss, tot_acc = len(x), 0., 0.
+    perm = torch.randperm(n, generator=generator)
+    model.train()
+    for i in range(0, n, bs):
+        idx = perm[i:i + bs]
+        xb, yb = x[idx], y[idx]
+        pred = model(xb)
+        loss = loss_func(pred, yb)
+        tot_loss += loss.item() * len(yb)
+        tot_acc += float(accuracy(pred.detach(), yb)) * len(yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()
+    v_loss, v_acc, vbs = 0., 0., 2 * bs
+    with torch.no_grad():
+        for i in range(0, len(xv), vbs):
+            xb, yb = xv[i:i + vbs], yv[i:i + vbs]
+            pred = model(xb)
+            v_loss += loss_func(pred, yb).item() * len(yb)
+            v_acc += float(accuracy(pred, yb)) * len(yb)
+    return v_loss / len(xv), v_acc / len(xv)
+
+
+class _Quiet(AvgStatsCallback):
+    "`AvgStatsCallback` without the per-epoch print (the bench's output stays a table)."
+    name = 'avg_stats'
+    def after_epoch(self): pass
+
+
+def ignite_epoch(model, opt, train_dl, valid_dl):
+    "One epoch with pytorch-ignite's supervised trainer/evaluator, loss and accuracy metrics on both passes."
+    from ignite.engine import create_supervised_evaluator, create_supervised_trainer
+    from ignite.metrics import Accuracy, Loss
+    trainer = create_supervised_trainer(model, opt, F.cross_entropy,
+                                        output_transform=lambda x, y, y_pred, loss: (y_pred.detach(), y))
+    Loss(F.cross_entropy).attach(trainer, 'loss'); Accuracy().attach(trainer, 'accuracy')
+    evaluator = create_supervised_evaluator(model, metrics={'loss': Loss(F.cross_entropy), 'accuracy': Accuracy()})
+    trainer.run(train_dl, max_epochs=1)
+    m = evaluator.run(valid_dl).metrics
+    return m['loss'], m['accuracy']
+
+
+def lightning_epoch(model, opt, train_dl, valid_dl):
+    "One epoch with PyTorch Lightning's Trainer (logger, progress bar, checkpoints, summary and sanity check off)."
+    import pytorch_lightning as pl
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+        def forward(self, x): return self.model(x)
+        def configure_optimizers(self): return opt
+        def _step(self, batch, prefix):
+            xb, yb = batch
+            pred = self.model(xb)
+            loss = F.cross_entropy(pred, yb)
+            self.log(f'{prefix}_loss', loss, on_step=False, on_epoch=True, batch_size=len(yb))
+            self.log(f'{prefix}_acc', accuracy(pred.detach(), yb), on_step=False, on_epoch=True, batch_size=len(yb))
+            return loss
+        def training_step(self, batch, i): return self._step(batch, 'train')
+        def validation_step(self, batch, i): return self._step(batch, 'valid')
+
+    trainer = pl.Trainer(max_epochs=1, accelerator='cpu', devices=1, logger=False, enable_progress_bar=False,
+                         enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=0)
+    # Lightning inspects `batch_sampler`, which only PyTorch's DataLoader has: wrap ours, keeping one indexing op per batch
+    as_torch = lambda dl: torch.utils.data.DataLoader(dl.ds, batch_size=None, sampler=dl.sampler)
+    trainer.fit(Module(), as_torch(train_dl), as_torch(valid_dl))
+    m = trainer.callback_metrics
+    return float(m['valid_loss']), float(m['valid_acc'])
+
+
+def peers():
+    "Which optional peers import, and a message for each that does not."
+    found, msgs = {}, []
+    for name, mod in (('ignite', 'ignite'), ('lightning', 'pytorch_lightning')):
+        try:
+            found[name] = __import__(mod).__version__
+        except Exception as e:                      # not installed, or broken beside this torch: skip it
+            msgs.append(f'skipping {name}: cannot import {mod} ({type(e).__name__}: {e})')
+    return found, msgs
+
+
+def candidates_for(data, bs, lr=0.1, seed=0, use_peers=()):
+    "The contenders for batch size `bs`, each a zero-argument callable running one epoch from a fresh model; returns valid (loss, acc)."
+    x, y, xv, yv = data
+    train_ds, valid_ds = Dataset(x, y), Dataset(xv, yv)
+    gen = lambda: torch.Generator().manual_seed(seed)
+
+    def hand():
+        model, opt = make_model_and_opt(lr, seed)
+        return hand_loop_epoch(model, opt, F.cross_entropy, x, y, xv, yv, bs, gen())
+
+    def hand_stats():
+        model, opt = make_model_and_opt(lr, seed)
+        return hand_loop_with_train_stats(model, opt, F.cross_entropy, x, y, xv, yv, bs, gen())
+
+    def runner(stats=True):
+        model, opt = make_model_and_opt(lr, seed)
+        data = DataBunch(*get_dls(train_ds, valid_ds, bs, generator=gen()), c=10)
+        run = Runner(cb_funcs=[partial(_Quiet, accuracy)] if stats else None)
+        run.fit(1, Learner(model, opt, F.cross_entropy, data))
+        return tuple(run.avg_stats.valid_stats.avg_stats) if stats else None
+
+    def peer(fn):
+        def f():
+            model, opt = make_model_and_opt(lr, seed)
+            return fn(model, opt, *get_dls(train_ds, valid_ds, bs, generator=gen()))
+        return f
+
+    cands = {'hand loop': hand, 'hand loop + train stats': hand_stats, 'Runner + AvgStatsCallback': runner,
+             'Runner, no stats': partial(runner, stats=False)}
+    if 'ignite' in use_peers: cands['ignite'] = peer(ignite_epoch)
+    if 'lightning' in use_peers: cands['lightning'] = peer(lightning_epoch)
+    return cands
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--quick', action='store_true', help='3 repeats: a smoke run, not a measurement')
+    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 15, or 3 with --quick)')
+    p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
+    p.add_argument('--lr', type=float, default=0.1)
+    p.add_argument('--no-peers', action='store_true', help='leave out ignite and lightning even if installed')
+    p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
+    a = p.parse_args()
+    repeats = a.repeats or (3 if a.quick else 15)
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    warnings.filterwarnings('ignore')
+    found, msgs = ({}, ['peers left out (--no-peers)']) if a.no_peers else peers()
+    for name in list(logging.root.manager.loggerDict):             # after the imports: Lightning sets its levels on import
+        if name.split('.')[0] in ('lightning', 'pytorch_lightning', 'lightning_fabric', 'ignite'):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    for m in msgs: print(m)
+    data = make_data()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} thread, {platform.processor() or platform.machine()}, '
+          f'{os.cpu_count()} CPUs, python {platform.python_version()}; '
+          + ''.join(f'{k} {v}, ' for k, v in found.items())
+          + f'train {tuple(data[0].shape)}, valid {tuple(data[2].shape)}; {repeats} interleaved repeats, lr {a.lr}, {a.clock} clock')
+    for bs in a.bs:
+        cands = candidates_for(data, bs, a.lr, use_peers=found)
+        for name, fn in cands.items():
+            r = fn()
+            if name in found: torch.set_num_threads(1)          # in case a peer changed it
+            print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = {tuple(round(float(v), 4) for v in r) if r else "-"}')
+        compare(cands, repeats=repeats, warmup=0, clock=a.clock,
+                title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples), ratios to the hand loop')
+
+
+if __name__ == '__main__':
+    main()
