@@ -275,12 +275,53 @@ def show_training_loop(run):
 def _metric_name(m): return getattr(m, '__name__', type(m).__name__)
 
 class AvgStats():
-    "Running averages of the loss and each of `metrics` over the batches seen, weighted by batch size; `in_train` labels the pass."
-    def __init__(self, metrics, in_train): self.metrics, self.in_train = listify(metrics), in_train; self.reset()
+    "Averages of the loss and each of `metrics` over the batches seen, weighted by batch size; `in_train` labels the pass."
+    def __init__(self, metrics, in_train, flush_at=2**20):
+        self.metrics, self.in_train, self.flush_at = listify(metrics), in_train, flush_at
+        self.reset()
 
     def reset(self):
         "Forget all batches seen."
-        self.tot_loss, self.count, self.tot_mets = 0., 0, [0.] * len(self.metrics)
+        self.count, self._tot_loss, self._tot_mets = 0, 0., [0.] * len(self.metrics)
+        self._losses, self._sizes, self._preds, self._ys, self._kept = [], [], [], [], 0
+
+    def accumulate(self, run):
+        "Add the current batch of `run` (its `xb`, `yb`, `pred` and `loss`)."
+        bn = len(run.xb)
+        self.count += bn
+        self._losses.append(run.loss.detach())
+        self._sizes.append(bn)
+        if self.metrics:
+            pred = run.pred.detach()
+            self._preds.append(pred)
+            self._ys.append(run.yb)
+            self._kept += pred.numel()
+        if self._kept >= self.flush_at or len(self._sizes) >= 4096: self._flush()
+
+    def _flush(self):
+        "Fold the kept batches into the totals."
+        if not self._sizes: return
+        losses = torch.stack(self._losses).detach().double().cpu()
+        if losses.numel() != len(self._sizes):
+            raise ValueError(f"AvgStats: the loss must be one number per batch, got losses of shape {tuple(self._losses[0].shape)}")
+        n = torch.tensor(self._sizes, dtype=torch.float64)
+        self._tot_loss += float(losses.reshape(-1) @ n)
+        if self.metrics:
+            pred, y, total = torch.cat(self._preds), torch.cat(self._ys), sum(self._sizes)
+            for i, m in enumerate(self.metrics): self._tot_mets[i] += float(m(pred, y)) * total
+        self._losses, self._sizes, self._preds, self._ys, self._kept = [], [], [], [], 0
+
+    @property
+    def tot_loss(self):
+        "The loss summed over samples."
+        self._flush()
+        return self._tot_loss
+
+    @property
+    def tot_mets(self):
+        "Each metric summed over samples."
+        self._flush()
+        return list(self._tot_mets)
 
     @property
     def all_stats(self):
@@ -291,14 +332,6 @@ class AvgStats():
     def avg_stats(self):
         "The averages of `all_stats` per sample; an empty list before the first batch."
         return [o / self.count for o in self.all_stats] if self.count else []
-
-    def accumulate(self, run):
-        "Add the current batch of `run` (its `xb`, `yb`, `pred`, `loss`) to the totals."
-        bn = len(run.xb)
-        self.count += bn
-        self.tot_loss += run.loss.item() * bn
-        pred = run.pred.detach()
-        for i, m in enumerate(self.metrics): self.tot_mets[i] += float(m(pred, run.yb)) * bn
 
     def __repr__(self):
         label = 'train' if self.in_train else 'valid'

@@ -372,6 +372,10 @@ def test_gradients_only_in_training_and_fractional_progress():
     assert [(s[4], s[5]) for s in bb] == [(0, 2), (1, 2)] * 2
     assert {s[1:] for s in seen if s[0] == 'ap'} == {(True, True, True), (False, False, False)}
     assert run.n_epochs == 2. and run.n_iter == 4 and run.epoch == 1 and run.epochs == 2
+    # and without an outer no_grad: validation is still gradient-free, training is not
+    seen.clear()
+    Runner(cbs=Spy()).fit(1, tiny_learner([]))
+    assert [s[1:] for s in seen if s[0] == 'ap'] == [(True, True, True)] * 2 + [(False, False, False)]
 
 
 def test_state_at_events():
@@ -577,3 +581,25 @@ def test_avg_stats_callback_in_runner(capsys):
     assert st_.train_stats.count == 250 and st_.valid_stats.count == 70
     with torch.no_grad(): vl, va = F.cross_entropy(model(xv), yv).item(), acc(model(xv), yv).item()
     assert st_.valid_stats.avg_stats == pytest.approx([vl, va], rel=1e-5)
+
+
+@pytest.mark.parametrize('flush_at', [1, 7, 100, 2**20])
+def test_avg_stats_same_whatever_the_flush_size(flush_at):
+    "Folding kept batches in early (every batch) or late gives the same averages."
+    g = torch.Generator().manual_seed(0)
+    pred, y = torch.randn(50, 5, generator=g, dtype=torch.float64), torch.randint(0, 5, (50,), generator=g)
+    s = AvgStats([acc, lambda p, t: F.cross_entropy(p, t)], in_train=True, flush_at=flush_at)
+    for i in range(0, 50, 8):
+        p, t = pred[i:i + 8], y[i:i + 8]
+        s.accumulate(fake_batch(p, t, p, F.cross_entropy(p, t)))
+        assert s.count == min(i + 8, 50)
+    loss, a, ce = s.avg_stats
+    assert loss == pytest.approx(F.cross_entropy(pred, y).item(), rel=1e-9) and ce == pytest.approx(loss, rel=1e-9)
+    assert a == pytest.approx(acc(pred, y).item(), rel=1e-6)
+    assert s.all_stats[0] == pytest.approx(50 * loss)
+
+
+def test_avg_stats_rejects_unreduced_loss():
+    s = AvgStats([], in_train=True)
+    s.accumulate(fake_batch(torch.zeros(3, 2), torch.zeros(3), torch.zeros(3, 2), torch.ones(3)))
+    with pytest.raises(ValueError, match='one number per batch'): s.avg_stats
