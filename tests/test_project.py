@@ -36,4 +36,4 @@ def test_version_matches_settings():
 def test_index_lists_every_notebook():
     index = (ROOT / 'nbs' / 'index.ipynb').read_text()
     for nb in sorted((ROOT / 'nbs').glob('[0-9]*.ipynb')):
-        assert f'`{nb.stem}`' in index, f'nbs/index.ipynb does not list {nb.name}'
+        assert f'[{nb.stem}](' in index, f'nbs/index.ipynb does not list {nb.name}'
