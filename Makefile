@@ -10,7 +10,7 @@ export MPLBACKEND := Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := all
-.PHONY: all setup system-deps lib docs site serve test check-sync test-nbs test-py check-site lab bench clean distclean
+.PHONY: bench-smoke all setup system-deps lib docs site serve test check-sync test-nbs test-py check-site lab bench clean distclean
 
 all: setup lib docs ## install, regenerate course_lib/ from the notebooks, build the docs site
 	@echo
@@ -45,7 +45,7 @@ serve: setup ## serve _site on 127.0.0.1:$(PORT) under /course_lib/
 	@test -d _site || bash tools/build_site.sh
 	$(BIN)/python tools/serve_site.py --port $(PORT)
 
-test: setup check-sync test-nbs test-py check-site ## every check CI runs
+test: setup check-sync test-nbs test-py check-site bench-smoke ## every check CI runs
 	@echo "make test: all checks passed"
 
 check-sync:
@@ -64,11 +64,16 @@ check-site:
 	@bash tools/build_site.sh
 	$(BIN)/python tools/check_site.py
 
+bench-smoke: # the benchmarks still run (3 repeats each; no timing is asserted)
+	@echo "== benchmarks run (--quick smoke run)"
+	@for f in bench/*.py; do echo "-- $$f --quick"; $(BIN)/python $$f --quick > /dev/null || { echo "ERROR: $$f --quick failed" >&2; exit 1; }; done
+
 lab: setup ## JupyterLab on nbs/
 	$(BIN)/jupyter lab --notebook-dir nbs
 
-bench: setup ## benchmarks (ratios to the best alternative, side by side)
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+bench: setup ## benchmarks (ratios to the best alternative, side by side); QUICK=1 for a short run
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-bench.txt -c constraints.txt "torch==2.13.0"
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f $(if $(QUICK),--quick,); done
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf _site .jekyll-cache docs/assets/vendor .pytest_cache .hypothesis build dist *.egg-info
