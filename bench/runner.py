@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_loop import CLOCKS, compare, hand_loop_epoch, make_data, make_model_and_opt   # noqa: E402
+from train_loop import CLOCKS, compare, hand_loop_epoch, make_data, make_model_and_opt, validate   # noqa: E402
 
 from course_lib.callbacks import AvgStatsCallback, DataBunch, Learner, Runner             # noqa: E402
 from course_lib.minibatch import Dataset, accuracy, get_dls                                # noqa: E402
@@ -53,15 +53,7 @@ def hand_loop_with_train_stats(model, opt, loss_func, x, y, xv, yv, bs, generato
         loss.backward()
         opt.step()
         opt.zero_grad()
-    model.eval()
-    v_loss, v_acc, vbs = 0., 0., 2 * bs
-    with torch.no_grad():
-        for i in range(0, len(xv), vbs):
-            xb, yb = xv[i:i + vbs], yv[i:i + vbs]
-            pred = model(xb)
-            v_loss += loss_func(pred, yb).item() * len(yb)
-            v_acc += float(accuracy(pred, yb)) * len(yb)
-    return v_loss / len(xv), v_acc / len(xv)
+    return validate(model, loss_func, xv, yv, 2 * bs)
 
 
 class _Quiet(AvgStatsCallback):

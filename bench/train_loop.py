@@ -53,8 +53,13 @@ def hand_loop_epoch(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
         loss.backward()
         opt.step()
         opt.zero_grad()
+    return validate(model, loss_func, xv, yv, 2 * bs)
+
+
+def validate(model, loss_func, xv, yv, vbs):
+    "The validation pass every hand loop shares: slices of `vbs`, no gradients; returns `(valid_loss, valid_acc)`."
     model.eval()
-    tot_loss, tot_acc, vbs = 0., 0., 2 * bs
+    tot_loss, tot_acc = 0., 0.
     with torch.no_grad():
         for i in range(0, len(xv), vbs):
             xb, yb = xv[i:i + vbs], yv[i:i + vbs]
