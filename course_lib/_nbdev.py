@@ -129,7 +129,14 @@ index = {"MNIST_URL": "00_data.ipynb",
          "multilabel_metrics": "05c_softmax_experiments.ipynb",
          "best_threshold": "05c_softmax_experiments.ipynb",
          "multilabel_experiment": "05c_softmax_experiments.ipynb",
-         "MULTILABEL_RULES": "05c_softmax_experiments.ipynb"}
+         "MULTILABEL_RULES": "05c_softmax_experiments.ipynb",
+         "check_type": "98_checks.ipynb",
+         "check_int": "98_checks.ipynb",
+         "check_number": "98_checks.ipynb",
+         "check_choice": "98_checks.ipynb",
+         "check_tensor": "98_checks.ipynb",
+         "check_same_len": "98_checks.ipynb",
+         "check_callable": "98_checks.ipynb"}
 
 modules = ["data.py",
            "matmul.py",
@@ -139,6 +146,7 @@ modules = ["data.py",
            "anneal.py",
            "foundations.py",
            "experiments.py",
+           "checks.py",
            "all.py"]
 
 doc_url = "https://course-lib.github.io/course_lib/"

@@ -199,10 +199,14 @@ def _read_mnist_csv():
     return x, y
 
 # Cell
+def _fixed_shuffle(idx, seed=2019):
+    "`idx` in a seeded pseudo-random order: the same on every run and every machine."
+    return idx[np.random.default_rng(seed).permutation(len(idx))]
+
 def load_mnist_sample(n_valid_per_class=100):
-    "The offline MNIST sample: 4,000 train / 1,000 valid digits, scaled to [0, 1], stratified and deterministic."
+    "The offline MNIST sample: 4,000 train / 1,000 valid digits in [0, 1]: stratified, in a fixed shuffled order like real MNIST."
     x, y = _read_mnist_csv()
-    tr, va = _stratified_split(y, n_valid_per_class)
+    tr, va = (_fixed_shuffle(i) for i in _stratified_split(y, n_valid_per_class))
     return tuple(torch.from_numpy(a[i]) for i in (tr, va) for a in (x, y))
 
 # Cell
