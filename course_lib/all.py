@@ -13,14 +13,22 @@ from .foundations import *
 from .experiments import *
 
 # Cell
-import course_lib.data as _data
-import course_lib.matmul as _matmul
-import course_lib.init as _init
-import course_lib.minibatch as _minibatch
-import course_lib.callbacks as _callbacks
-import course_lib.anneal as _anneal
-import course_lib.foundations as _foundations
-import course_lib.experiments as _experiments
+import torch
+from torch import nn, optim
+import torch.nn.functional as F
+from functools import partial
+from pathlib import Path
+from fastcore.basics import listify
+import matplotlib.pyplot as plt
+import sys as _sys
 
 # Cell
-__all__.extend(n for m in (_data, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _experiments,) for n in m.__all__)
+def _lesson_modules(ns):
+    "The `course_lib` modules whose public names were all star-imported into the namespace `ns`, in import order."
+    return [m for k, m in list(_sys.modules.items())
+            if k.startswith('course_lib.') and k != 'course_lib.all' and getattr(m, '__all__', None)
+            and all(n in ns for n in m.__all__)]
+
+# Cell
+_course_names = ['torch', 'nn', 'F', 'optim', 'partial', 'listify', 'plt', 'Path']
+__all__ += _course_names + [n for m in _lesson_modules(globals()) for n in m.__all__]

@@ -8,5 +8,7 @@ if grep -q "Conversion failed" "$log"; then
 fi
 # nbdev gives cells that lack an id a random one on every build: drop those attributes so rebuilding changes nothing.
 sed -i -E 's/ id="cell-id=[0-9a-f]+"//' docs/*.html
+# nbdev links backticked names it knows, and guesses wrong in a few ways (see the script): repair them.
+python3 "$(dirname "$0")/fix_doc_links.py" docs >/dev/null
 echo "docs: $(grep -c '^converting:' "$log" || true) notebooks converted to docs/"
 rm -f "$log"
