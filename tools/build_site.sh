@@ -2,17 +2,20 @@
 # Build the offline docs site:  bash tools/build_site.sh [REPO_ROOT]      (about 2 s)
 #
 # 1. stages a copy of docs/ (pages written by nbdev_build_docs + our theme: _layouts/, _includes/,
-#    assets/, search.json, _config.yml) in a temporary folder; docs/ itself is never modified;
+#    assets/, 404.html, _config.yml) and of the notebooks (nbs/*.ipynb, offered as downloads in each
+#    page's footer) in a temporary folder; docs/ itself is never modified;
 # 2. quotes the notebook-derived front matter there (tools/fix_front_matter.py: nbdev 1 writes
 #    `title: Data: MNIST ...` unquoted, which is invalid YAML);
 # 3. copies third-party assets -- KaTeX css/js/fonts + auto-render, lunr -- from the Debian packages
 #    libjs-katex and libjs-lunr into assets/vendor/ of that copy (never committed);
 # 4. runs `jekyll build` into _site/, and fails (non-zero) on any Jekyll warning or error (missing
-#    layout or include, bad front matter, Liquid errors), on unrendered Liquid, on resources loaded
-#    from the network, or on a missing/invalid search index.
+#    layout or include, bad front matter, Liquid errors), on unrendered Liquid, or on resources loaded
+#    from the network;
+# 5. adds each page's table of contents and writes the search index _site/search.json (one record per
+#    page, section and API entry: tools/site_extras.py).
 #
-# The site root is _site/; it is published under the baseurl /course_lib/ (docs/_config.yml), so a
-# server must map /course_lib/ -> _site/ (python tools/serve_site.py does).
+# The site root is _site/; it is published under the baseurl /course_lib/ (docs/_config.yml):
+# `make serve` runs `jekyll serve --skip-initial-build --no-watch`, which serves it there.
 # Other asset sources: KATEX_DIR=node_modules/katex/dist LUNR_DIR=node_modules/lunr bash tools/build_site.sh
 set -euo pipefail
 
@@ -29,7 +32,10 @@ die() { echo "build_site: ERROR: $*" >&2; exit 1; }
 
 [ -f "$src/_config.yml" ] || die "$root/$src/_config.yml not found (run from the repo root or pass it)"
 [ -d "$src/_layouts" ] || die "$root/$src/_layouts/ not found (the docs theme)"
-command -v jekyll >/dev/null || die "jekyll not found (Debian: apt-get install jekyll ruby-rouge)"
+command -v jekyll >/dev/null || die "jekyll not found: the docs pages in docs/ are built, the browsable site is not.
+  Debian/Ubuntu: sudo apt-get install jekyll ruby-rouge libjs-katex libjs-lunr
+  macOS: brew install ruby && gem install jekyll; Fedora: sudo dnf install rubygem-jekyll
+  (KaTeX and lunr from npm then: KATEX_DIR=node_modules/katex/dist LUNR_DIR=node_modules/lunr)"
 command -v python3 >/dev/null || die "python3 not found"
 for f in katex.min.css katex.min.js contrib/auto-render.js fonts/KaTeX_Main-Regular.woff2; do
   [ -e "$KATEX_DIR/$f" ] || die "$KATEX_DIR/$f missing (Debian: apt-get install libjs-katex fonts-katex; or KATEX_DIR=node_modules/katex/dist)"
@@ -44,7 +50,8 @@ trap 'rm -rf "$stage" "$log"' EXIT
 
 # --- 1-2. staged copy of docs/ with valid front matter
 cp -a "$src/." "$stage/"
-rm -rf "$stage/assets/vendor" "$stage/.jekyll-cache" "$stage/_site"
+rm -rf "$stage/assets/vendor" "$stage/.jekyll-cache" "$stage/_site" "$stage/search.json"
+mkdir -p "$stage/nbs" && cp nbs/*.ipynb "$stage/nbs/"
 python3 "$here/fix_front_matter.py" "$stage" >/dev/null
 
 # --- 3. vendor assets (dereference Debian's symlinks: katex.min.js -> katex.js, fonts -> /usr/share/fonts/...)
@@ -79,7 +86,10 @@ fi
 # --- sanity checks on the output
 [ -f "$dest/index.html" ] || die "$dest/index.html was not generated"
 [ -f "$dest/assets/vendor/katex/katex.min.js" ] || die "vendor assets did not reach $dest (Jekyll exclude?)"
-[ -f "$dest/search.json" ] || die "$dest/search.json was not generated"
+[ -f "$dest/nbs/index.ipynb" ] || die "the notebooks did not reach $dest/nbs/ (footer downloads)"
+# --- 5. tables of contents and the search index
+baseurl=$(sed -nE 's/^baseurl:[[:space:]]*//p' "$src/_config.yml")
+python3 "$here/site_extras.py" "$dest" "$baseurl"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d and all("url" in r and "title" in r for r in d)' "$dest/search.json" \
   || die "$dest/search.json is not a valid, non-empty search index"
 left=$(grep -l '{%' "$dest"/*.html || true)
@@ -90,4 +100,4 @@ ext=$(grep -HoE '(<(script|img|iframe|source|video|audio|embed)[^>]* src|<link[^
 
 npages=$(find "$dest" -maxdepth 1 -name '*.html' | wc -l)
 echo "build_site: OK: $npages pages in $dest/ ($(( $(date +%s) - start ))s); published under /course_lib/"
-echo "build_site: browse: python tools/serve_site.py --port 4000  ->  http://127.0.0.1:4000/course_lib/"
+echo "build_site: browse: make serve  ->  http://127.0.0.1:4000${baseurl}"

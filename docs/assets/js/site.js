@@ -18,6 +18,7 @@
     });
   }
 
+  // search.json (tools/site_extras.py): one record per page, section and API entry, each with its anchor
   var index = null, docs = {}, loading = null;
 
   function loadIndex(url) {
@@ -30,8 +31,9 @@
       index = lunr(function () {
         this.ref('url');
         this.field('title', {boost: 10});
-        this.field('summary', {boost: 3});
+        this.field('page', {boost: 2});
         this.field('body');
+        this.tokenizer.separator = /[\s\-_.()]+/;   // `Runner.fit`, `one_cycle` match their parts too
         records.forEach(function (d) { this.add(d); }, this);
       });
       return index;
@@ -51,10 +53,11 @@
   }
 
   function snippet(text, q) {
-    var i = text.toLowerCase().indexOf(q.toLowerCase().split(/\s+/)[0]);
-    if (i < 0) return text.slice(0, 120);
-    var start = Math.max(0, i - 50);
-    return (start > 0 ? '…' : '') + text.slice(start, start + 140) + '…';
+    var first = q.toLowerCase().split(/[^\w]+/).filter(Boolean)[0] || '';
+    var i = first ? text.toLowerCase().indexOf(first) : -1;
+    if (i < 0) return text.slice(0, 140) + (text.length > 140 ? '…' : '');
+    var start = Math.max(0, text.lastIndexOf(' ', Math.max(0, i - 50)) + 1);
+    return (start > 0 ? '…' : '') + text.slice(start, start + 160) + (start + 160 < text.length ? '…' : '');
   }
 
   function setupSearch() {
@@ -62,11 +65,22 @@
     var list = document.getElementById('search-results');
     if (!input || !list) return;
     var url = input.getAttribute('data-index');
+    var selected = -1;
+
+    function links() { return Array.prototype.slice.call(list.querySelectorAll('a')); }
+    function select(i) {
+      var as = links();
+      if (!as.length) return;
+      selected = (i + as.length) % as.length;
+      as.forEach(function (a, j) { a.classList.toggle('selected', j === selected); a.setAttribute('aria-selected', j === selected); });
+      as[selected].scrollIntoView({block: 'nearest'});
+    }
 
     function show(q) {
       list.innerHTML = '';
+      selected = -1;
       if (!q.trim()) { list.hidden = true; return; }
-      var hits = search(q).slice(0, 10);
+      var hits = search(q).slice(0, 12);
       if (!hits.length) {
         var li = document.createElement('li');
         li.className = 'search-empty';
@@ -78,13 +92,21 @@
         var li = document.createElement('li');
         var a = document.createElement('a');
         a.href = d.url;
+        a.setAttribute('role', 'option');
         var t = document.createElement('span');
         t.className = 'search-title';
         t.textContent = d.title;
+        a.appendChild(t);
+        if (d.page) {
+          var p = document.createElement('span');
+          p.className = 'search-page';
+          p.textContent = (d.kind === 'entry' ? 'API · ' : '') + d.page;
+          a.appendChild(p);
+        }
         var s = document.createElement('span');
         s.className = 'search-snippet';
-        s.textContent = snippet(d.body || d.summary || '', q);
-        a.appendChild(t); a.appendChild(s); li.appendChild(a); list.appendChild(li);
+        s.textContent = snippet(d.body || '', q);
+        a.appendChild(s); li.appendChild(a); list.appendChild(li);
       });
       list.hidden = false;
     }
@@ -95,19 +117,39 @@
       loadIndex(url).then(function () { if (input.value === q) show(q); });
     });
     input.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { list.hidden = true; input.blur(); }
-      if (e.key === 'Enter') {
-        var first = list.querySelector('a');
-        if (first) window.location.href = first.href;
+      if (e.key === 'ArrowDown') { e.preventDefault(); select(selected + 1); }
+      else if (e.key === 'ArrowUp') { e.preventDefault(); select(selected - 1); }
+      else if (e.key === 'Escape') { list.hidden = true; input.blur(); }
+      else if (e.key === 'Enter') {
+        var as = links(), a = as[selected < 0 ? 0 : selected];
+        if (a) { e.preventDefault(); list.hidden = true; window.location.href = a.href; }
       }
     });
     document.addEventListener('click', function (e) {
       if (!e.target.closest('.search')) list.hidden = true;
+    });
+    // following a result to an anchor on the current page: close the list
+    list.addEventListener('click', function (e) { if (e.target.closest('a')) list.hidden = true; });
+  }
+
+  function foldToc() {   // on narrow screens the lessons and the page's contents sit above the text: start folded
+    var box = document.querySelector('.toc-box'), side = document.querySelector('.sidebar-box');
+    if (box && window.matchMedia('(max-width: 1439px)').matches) box.removeAttribute('open');
+    if (side && window.matchMedia('(max-width: 820px)').matches) side.removeAttribute('open');
+  }
+
+  function zoomPlots() {   // a plot drawn wider than the column: click it to see it at full size (the output scrolls)
+    Array.prototype.forEach.call(document.querySelectorAll('#content .output_area img'), function (img) {
+      function mark() { img.classList.toggle('zoomable', img.naturalWidth > img.clientWidth + 1 || img.classList.contains('zoomed')); }
+      if (img.complete) mark(); else img.addEventListener('load', mark);
+      img.addEventListener('click', function () { if (img.classList.contains('zoomable')) img.classList.toggle('zoomed'); });
     });
   }
 
   document.addEventListener('DOMContentLoaded', function () {
     renderMath();
     setupSearch();
+    foldToc();
+    zoomPlots();
   });
 })();

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""What only a browser sees: a short headless-Chromium check of the built site (links, anchors and images are
+checked by htmlproofer, see tools/check_site.sh).
+
+    python tools/site_smoke.py [--site _site] [--chromium /usr/bin/chromium]
+
+Serves `_site/` with `jekyll serve --skip-initial-build --no-watch` (under the baseurl), then asserts:
+  * every page loads with no console error, failed request or request leaving 127.0.0.1, and KaTeX rendered
+    its math (no `.katex-error`, no leftover `$...$`; at least one page has math);
+  * no page shows raw markdown link text (`](/course_lib/...`), and none is wider than a 375 px phone;
+  * an anchor jump lands below the sticky top bar (`scroll-margin-top`);
+  * every lesson page has an "On this page" list whose links all hit an element, previous/next links,
+    and a footer link that downloads its notebook;
+  * the content uses a 1920 px screen (its column is at least 1200 px wide);
+  * search answers with sections and API entries (anchored URLs), its snippets hold no raw TeX, `[source]` or
+    HTML entities, the arrow keys move through the results and Enter follows the selected one;
+  * an unknown URL gets the site's 404 page.
+Screenshots of every page at 375, 1280 and 1920 px go to `_site/_screenshots/` (full page at 1280).
+Never downloads a browser. Exits 1 with the list of failures.
+"""
+import argparse, re, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-sync',
+        '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--disable-extensions']
+JS_LEFTOVER_MATH = r"""() => {
+  const skip = 'PRE,CODE,SCRIPT,STYLE,.katex,.input_area,.output_area,.highlight,.nomath';
+  const w = document.createTreeWalker(document.getElementById('content'), NodeFilter.SHOW_TEXT), bad = [];
+  const re = /\$\$|\\\(|\\\[|(^|[^\\\w$])\$[^\s$][^$]*?[^\s$\\]\$/;
+  for (let n = w.nextNode(); n; n = w.nextNode())
+    if (n.parentElement && !n.parentElement.closest(skip) && re.test(n.nodeValue)) bad.push(n.nodeValue.trim().slice(0, 80));
+  return bad;
+}"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def serve(site, port, baseurl):
+    "`jekyll serve` of the built `site` on 127.0.0.1:`port`; waits until it answers."
+    p = subprocess.Popen(['jekyll', 'serve', '--skip-initial-build', '--no-watch', '--source', str(REPO / 'docs'),
+                          '--destination', str(site), '--host', '127.0.0.1', '--port', str(port), '--baseurl', baseurl],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try: urllib.request.urlopen(f'http://127.0.0.1:{port}{baseurl}', timeout=1); return p
+        except OSError: time.sleep(0.1)
+    p.kill(); sys.exit('site_smoke: jekyll serve did not answer')
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--site', default=str(REPO / '_site'))
+    ap.add_argument('--chromium', default='/usr/bin/chromium')
+    a = ap.parse_args(argv)
+    site = Path(a.site).resolve()
+    baseurl = '/' + re.search(r'^baseurl:\s*(\S+)', (REPO / 'docs/_config.yml').read_text(), re.M).group(1).strip('/') + '/'
+    port = free_port()
+    base = f'http://127.0.0.1:{port}{baseurl}'
+    names = sorted(f.stem for f in site.glob('*.html') if f.name != '404.html')
+    shots = site / '_screenshots'
+    shots.mkdir(exist_ok=True)
+    for old in shots.glob('*.png'): old.unlink()
+    failures, notes, where = [], [], {'page': 'browser'}
+    def check(ok, msg):
+        if not ok: failures.append(f'{where["page"]}: {msg}')
+        return ok
+
+    from playwright.sync_api import sync_playwright
+    srv = serve(site, port, baseurl)
+    t0 = time.time()
+    try:
+        with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix='site_smoke_') as prof:
+            ctx = pw.chromium.launch_persistent_context(prof, executable_path=a.chromium, headless=True, args=ARGS,
+                                                        viewport={'width': 1280, 'height': 900}, service_workers='block')
+            def route(r):
+                u = urllib.parse.urlsplit(r.request.url)
+                if u.scheme in ('data', 'blob', 'about') or (u.hostname, u.port) == ('127.0.0.1', port): return r.continue_()
+                check(False, f'request leaving 127.0.0.1 blocked: {r.request.url[:100]}'); return r.abort()
+            ctx.route('**/*', route)
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            on_console = lambda m: m.type == 'error' and check(False, f'console error: {m.text[:160]}')
+            page.on('console', on_console)
+            page.on('pageerror', lambda e: check(False, f'page error: {str(e)[:160]}'))
+            page.on('requestfailed', lambda r: check(False, f'request failed: {r.url}'))
+            math_pages = []
+            for w in (1280, 375, 1920):
+                page.set_viewport_size({'width': w, 'height': 900})
+                for name in names:
+                    where['page'] = f'{name}.html @{w}px'
+                    url = base if name == 'index' else f'{base}{name}.html'
+                    resp = page.goto(url, wait_until='load')
+                    if not check(resp and resp.status == 200, f'HTTP {resp and resp.status}'): continue
+                    page.evaluate('document.fonts.ready.then(() => true)')
+                    page.screenshot(path=str(shots / f'{name}-{w}.png'), full_page=(w == 1280))
+                    if w == 375:   # item 1: nothing wider than a phone
+                        sw = page.evaluate('document.documentElement.scrollWidth')
+                        check(sw <= w + 1, f'page is {sw} px wide on a {w} px screen')
+                        continue
+                    if w == 1920:   # item 4: the content uses a wide screen
+                        cw = page.evaluate("document.getElementById('content').getBoundingClientRect().width")
+                        check(cw >= 1200, f'content column is only {cw:.0f} px wide')
+                        continue
+                    body = page.inner_text('#content')
+                    check('](' + baseurl not in body, 'raw markdown link text ("](/…") on the page')
+                    check(page.locator('#content .katex-error').count() == 0, 'KaTeX error')
+                    left = page.evaluate(JS_LEFTOVER_MATH)
+                    check(not left, f'unrendered math: {left[:3]}')
+                    if page.locator('#content .katex').count(): math_pages.append(name)
+                    if name in ('404',): continue
+                    # item 5: contents list, previous/next, notebook download
+                    toc = page.eval_on_selector_all('#toc a', 'as => as.map(a => a.getAttribute("href"))')
+                    if len(page.locator('#content h2, #content h3').all()) >= 2:
+                        check(len(toc) >= 2, f'no "On this page" list ({len(toc)} links)')
+                    missing = page.evaluate('hs => hs.filter(h => !document.getElementById(h.slice(1)) && !document.getElementById(decodeURIComponent(h.slice(1))))', toc)
+                    check(not missing, f'contents links without a target: {missing[:3]}')
+                    check(page.locator('nav.pager a').count() >= 1, 'no previous/next links')
+                    nb = page.locator('a.nb-download')
+                    if name != 'index' or nb.count():
+                        if check(nb.count() == 1, 'no notebook download link in the footer'):
+                            href = urllib.parse.urljoin(url, nb.get_attribute('href'))
+                            with urllib.request.urlopen(href) as r: data = r.read()
+                            check(b'"cells"' in data, f'{href} is not a notebook')
+
+            # item 2: an anchor jump lands below the sticky top bar
+            page.set_viewport_size({'width': 1280, 'height': 900})
+            where['page'] = 'anchor jump'
+            page.goto(f'{base}callbacks.html#Runner.fit', wait_until='load')
+            page.wait_for_timeout(300)
+            bar = page.evaluate("document.querySelector('.topbar').getBoundingClientRect().bottom")
+            top = page.evaluate("document.getElementById('Runner.fit').getBoundingClientRect().top")
+            check(top >= bar, f'#Runner.fit is at {top:.0f} px, under the top bar ending at {bar:.0f} px')
+            page.screenshot(path=str(shots / 'anchor-jump-1280.png'))
+
+            # item 9: search finds sections and API entries, clean snippets, arrow keys
+            where['page'] = 'search'
+            page.goto(base, wait_until='load')
+            box = page.locator('#search-input')
+            box.click(); box.press_sequentially('Runner', delay=15)
+            page.locator('#search-results a').first.wait_for(timeout=5000)
+            hrefs = page.eval_on_selector_all('#search-results a', 'as => as.map(a => a.href)')
+            check(any(h.endswith('callbacks.html#Runner') for h in hrefs), f'"Runner" does not find its API entry: {hrefs[:4]}')
+            check(sum('#' in h for h in hrefs) >= 3, f'results do not land on sections: {hrefs[:4]}')
+            snips = page.eval_on_selector_all('#search-results .search-snippet', 'ss => ss.map(s => s.textContent)')
+            box.fill(''); box.press_sequentially('softmax', delay=15)
+            page.wait_for_timeout(300)
+            snips += page.eval_on_selector_all('#search-results .search-snippet', 'ss => ss.map(s => s.textContent)')
+            bad = [s for s in snips if re.search(r'\$|\[source\]|&[a-z]+;|&#\d+;|\\[a-zA-Z]+', s)]
+            check(not bad, f'snippets with TeX, [source] or entities: {bad[:2]}')
+            page.screenshot(path=str(shots / 'search-1280.png'))
+            box.press('ArrowDown'); box.press('ArrowDown')
+            sel = page.eval_on_selector_all('#search-results a', 'as => as.findIndex(a => a.classList.contains("selected"))')
+            check(sel == 1, f'two ArrowDown presses select result {sel}, not the second')
+            want = page.eval_on_selector_all('#search-results a', 'as => as[1] && as[1].href')
+            box.press('Enter')
+            page.wait_for_url(want, timeout=5000)
+            notes.append(f'search: "Runner" {len(hrefs)} results; ArrowDown×2 + Enter -> {want}')
+
+            # item 8: a 404 page
+            where['page'] = '404'
+            page.remove_listener('console', on_console)   # the 404 status itself is logged as an error
+            resp = page.goto(f'{base}no-such-page.html', wait_until='load')
+            check(resp.status == 404 and 'not found' in page.title().lower(), f'HTTP {resp.status}, title {page.title()!r}')
+            page.screenshot(path=str(shots / '404-1280.png'))
+            where['page'] = 'math'
+            check(math_pages, 'no page has rendered math')
+            ctx.close()
+    finally:
+        srv.terminate(); srv.wait()
+    print(f'site_smoke: {len(names)} pages at 375/1280/1920 px in {time.time() - t0:.1f}s; screenshots in {shots}')
+    for n in notes: print('  ' + n)
+    if failures:
+        print(f'site_smoke: FAILED ({len(failures)}):'); [print('  - ' + f) for f in dict.fromkeys(failures)]
+        return 1
+    print('site_smoke: OK')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
