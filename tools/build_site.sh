@@ -29,19 +29,20 @@ KATEX_DIR="${KATEX_DIR:-/usr/share/javascript/katex}"
 LUNR_DIR="${LUNR_DIR:-/usr/share/javascript/lunr}"
 
 die() { echo "build_site: ERROR: $*" >&2; exit 1; }
+missing() { echo "build_site: MISSING TOOL: $*" >&2; exit 3; }   # exit 3: `make` goes on without the site
 
 [ -f "$src/_config.yml" ] || die "$root/$src/_config.yml not found (run from the repo root or pass it)"
 [ -d "$src/_layouts" ] || die "$root/$src/_layouts/ not found (the docs theme)"
-command -v jekyll >/dev/null || die "jekyll not found: the docs pages in docs/ are built, the browsable site is not.
+command -v jekyll >/dev/null || missing "jekyll not found: the docs pages in docs/ are built, the browsable site is not.
   Debian/Ubuntu: sudo apt-get install jekyll ruby-rouge libjs-katex libjs-lunr
   macOS: brew install ruby && gem install jekyll; Fedora: sudo dnf install rubygem-jekyll
   (KaTeX and lunr from npm then: KATEX_DIR=node_modules/katex/dist LUNR_DIR=node_modules/lunr)"
 command -v python3 >/dev/null || die "python3 not found"
 for f in katex.min.css katex.min.js contrib/auto-render.js fonts/KaTeX_Main-Regular.woff2; do
-  [ -e "$KATEX_DIR/$f" ] || die "$KATEX_DIR/$f missing (Debian: apt-get install libjs-katex fonts-katex; or KATEX_DIR=node_modules/katex/dist)"
+  [ -e "$KATEX_DIR/$f" ] || missing "$KATEX_DIR/$f missing (Debian: apt-get install libjs-katex fonts-katex; or KATEX_DIR=node_modules/katex/dist)"
 done
 [ -e "$LUNR_DIR/lunr.min.js" ] || [ -e "$LUNR_DIR/lunr.js" ] \
-  || die "$LUNR_DIR/lunr.min.js missing (Debian: apt-get install libjs-lunr; or LUNR_DIR=node_modules/lunr)"
+  || missing "$LUNR_DIR/lunr.min.js missing (Debian: apt-get install libjs-lunr; or LUNR_DIR=node_modules/lunr)"
 
 start=$(date +%s)
 stage="$(mktemp -d "${TMPDIR:-/tmp}/course_lib_site.XXXXXX")"
