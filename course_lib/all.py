@@ -11,6 +11,7 @@ from .callbacks import *
 from .anneal import *
 from .foundations import *
 from .experiments import *
+from .checks import *
 
 # Cell
 import torch
