@@ -6,7 +6,7 @@
 nbdev 1 (templates/jekyll.tpl) writes the notebook's `# Title` unquoted and its `> summary` inside
 plain double quotes: `title: Data: MNIST ...` or a summary containing `"` is invalid YAML, and Jekyll
 then fails. tools/build_site.sh runs this on a staging copy of docs/ (docs/ itself stays exactly as
-nbdev wrote it); tools/check_site.py reads the expected titles through it too. Standard library only.
+nbdev wrote it). Standard library only.
 """
 import json, re, sys
 from pathlib import Path

@@ -29,7 +29,8 @@ def text_of(fragment):
     s = html.unescape(s)
     s = _re_tex.sub(' ', s)
     s = s.replace('[source]', ' ').replace('¶', ' ')
-    return re.sub(r'\s+', ' ', s).strip()
+    s = re.sub(r'\s+', ' ', s)
+    return re.sub(r' ([,.;:)])', r'\1', s).strip()
 
 
 def headings(body):
