@@ -6,9 +6,8 @@ log=$(mktemp)
 if grep -q "Conversion failed" "$log"; then
   cat "$log"; echo "ERROR: nbdev_build_docs reported 'Conversion failed' (see above)" >&2; exit 1
 fi
-# nbdev gives cells that lack an id a random one on every build: drop those attributes so rebuilding changes nothing.
-sed -i -E 's/ id="cell-id=[0-9a-f]+"//' docs/*.html
-# nbdev links backticked names it knows, and guesses wrong in a few ways (see the script): repair them.
+# nbdev gives cells that lack an id a random one on every build, and links backticked names it knows, guessing
+# wrong in a few ways: drop those ids (rebuilding then changes nothing) and repair the links (see the script).
 python3 "$(dirname "$0")/fix_doc_links.py" docs >/dev/null
 echo "docs: $(grep -c '^converting:' "$log" || true) notebooks converted to docs/"
 rm -f "$log"

@@ -12,7 +12,8 @@ nbdev turns every backticked name it knows into a link, and guesses wrong in a f
   * the bare word of a module (`data`) links to that lesson's page: it is left as code;
   * a name without a doc entry (a constant such as `MNIST_URL`) links to an anchor that does not exist: it
     links to its entry in the API index (all.html, one row per public name) or, failing that, is unlinked.
-Standard library only.
+It also drops the random `id="cell-id=..."` nbdev gives cells that lack an id, so rebuilding changes nothing.
+Standard library only (and no `sed -i`, which differs on macOS).
 """
 import html, re, sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 _re_id = re.compile(r'\bid="([^"]+)"')
 _re_a = re.compile(r'<a href="(?P<href>/[^"#]*?(?P<page>[\w.-]+\.html)?(?:#(?P<frag>[^"]*))?)"(?P<rest>[^>]*)>(?P<text>.*?)</a>', re.S)
 _re_raw_md = re.compile(r'\[(<code>[^<]*</code>)\]\(/[^()\s]*\.html(?:#(?:[^()]|\([^()]*\))*)?\)')
+_re_cell_id = re.compile(r' id="cell-id=[0-9a-f]+"')
 _re_doc_header = re.compile(r'<h[1-6] class="doc_header" id="([^"]+)"')
 
 
@@ -70,6 +72,9 @@ def main(argv=None):
     baseurl = re.search(r'^doc_baseurl\s*=\s*(\S+)', cfg, re.M).group(1)
     lib = docs.parent / re.search(r'^lib_path\s*=\s*(\S+)', cfg, re.M).group(1)
     modules = {p.stem for p in lib.glob('*.py') if not p.stem.startswith('_')}
+    for f in docs.glob('*.html'):
+        t = f.read_text(encoding='utf-8')
+        if _re_cell_id.search(t): f.write_text(_re_cell_id.sub('', t), encoding='utf-8')
     ids, n = page_ids(docs), 0
     for f in sorted(docs.glob('*.html')):
         old = f.read_text(encoding='utf-8')
