@@ -88,3 +88,15 @@ def test_all_brings_the_course_names_without_a_gpu():
                 listify=fastcore.basics.listify, plt=matplotlib.pyplot, Path=pathlib.Path)
     assert {k: ns.get(k) for k in want} == want
     assert not [n for n in course_lib.all.__all__ if n.startswith('_')]
+
+_MACHINE = re.compile(r'/tmp/\w|/var/folders/|/home/\w|/root/|/Users/\w|\b0x[0-9a-f]{6,}\b')
+
+def test_saved_outputs_read_the_same_on_every_machine():
+    "No saved output shows the building machine: its home or temporary folders, or memory addresses."
+    bad = []
+    for f in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        for c in json.loads(f.read_text(encoding='utf-8'))['cells']:
+            for o in c.get('outputs', []):
+                t = ''.join(o.get('text', '')) + ''.join(''.join(v) for v in o.get('data', {}).values() if isinstance(v, (str, list)))
+                bad += [f'{f.name}: …{t[max(0, m.start() - 30):m.end() + 20]}…' for m in _MACHINE.finditer(t)]
+    assert not bad, 'outputs that differ from machine to machine:\n' + '\n'.join(bad)
