@@ -9,6 +9,7 @@ Serves `_site/` with `jekyll serve --skip-initial-build --no-watch` (under the b
     its math (no `.katex-error`, no leftover `$...$`; at least one page has math);
   * no page shows raw markdown link text (`](/course_lib/...`), and none is wider than a 375 px phone;
   * an anchor jump lands below the sticky top bar (`scroll-margin-top`);
+  * `fit` in `Runner`'s entry links to `Runner.fit`, and the home page installs the git filter with `make hooks`;
   * every lesson page has an "On this page" list whose links all hit an element, previous/next links,
     and a footer link that downloads its notebook;
   * the content uses a 1920 px screen (its column is at least 1200 px wide);
@@ -123,6 +124,15 @@ def main(argv=None):
                             href = urllib.parse.urljoin(url, nb.get_attribute('href'))
                             with urllib.request.urlopen(href) as r: data = r.read()
                             check(b'"cells"' in data, f'{href} is not a notebook')
+
+            # item 3: a method's own name links to the method; item 12: the home page installs hooks with make hooks
+            where['page'] = 'cross-links'
+            page.goto(f'{base}callbacks.html', wait_until='load')
+            fits = page.eval_on_selector_all('#Runner ~ blockquote ~ p a, #Runner + blockquote + p a', 'as => as.filter(a => a.textContent === "fit").map(a => a.getAttribute("href"))')
+            check(all(h.endswith('#Runner.fit') for h in fits), f'`fit` in Runner\'s entry links to {fits}')
+            page.goto(base, wait_until='load')
+            home = page.inner_text('#content')
+            check('make hooks' in home and 'nbdev_install_git_hooks' not in home, 'the home page does not install the git hooks with `make hooks`')
 
             # item 2: an anchor jump lands below the sticky top bar
             page.set_viewport_size({'width': 1280, 'height': 900})
