@@ -6,11 +6,13 @@ __all__ = ['create_learner', 'get_model_func', 'Recorder', 'annealer', 'sched_li
 # Cell
 import bisect, itertools, math
 from functools import partial, wraps
+import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import listify
 
 # Cell
 from .callbacks import Callback, Learner, get_model
+from .checks import check_int
 
 # Cell
 def create_learner(model_func, loss_func, data):
@@ -23,41 +25,57 @@ def get_model_func(lr=0.5):
     return partial(get_model, lr=lr)
 
 # Cell
+def _floats(ts): return torch.stack(ts).tolist() if ts else []
+
+def _figure(*xy, **props):
+    "A small figure of `plt.plot(*xy)` with axes properties `props`, closed so that it is shown once (where it is returned)."
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(*xy)
+    ax.set(**props)
+    plt.close(fig)
+    return fig
+
+# validators for Recorder's plots
+def _recorded(rec):
+    "How many training batches `rec` recorded, or a clear error if none."
+    n = len(rec.__dict__.get('losses', ()))
+    if not n: raise ValueError("Recorder has recorded nothing yet: train with `fit` first")
+    return n
+
+def _n_kept(rec, skip_last):
+    "How many recorded batches are left when the last `skip_last` are left out (at least one), or a clear error."
+    n = _recorded(rec)
+    return n - check_int('skip_last', skip_last, min=0, max=n - 1)
+
+def _check_pgid(rec, pgid):
+    _recorded(rec)
+    return check_int('pgid', pgid, min=-len(rec.lrs), max=len(rec.lrs) - 1)
+
+# Cell
 class Recorder(Callback):
-    "Records the learning rate of every parameter group and the loss at every training batch; `plot_lr` and `plot_loss` draw them."
-    def begin_fit(self):
-        self.lrs = [[] for _ in self.opt.param_groups]
-        self.losses = []
+    "Records at every training batch the learning rate of each parameter group (`lrs`) and the loss (`losses`, detached tensors); `plot_lr`, `plot_loss` and `plot` draw them."
+    def begin_fit(self): self.lrs, self.losses = [[] for _ in self.run.opt.param_groups], []
 
     def after_batch(self):
-        if not self.in_train or self.loss is None: return
-        for pg, lrs in zip(self.opt.param_groups, self.lrs): lrs.append(pg['lr'])
-        self.losses.append(self.loss.item())
-
-    def _check_recorded(self):
-        if not getattr(self, 'losses', None): raise ValueError("Recorder has recorded nothing yet: train with `fit` first")
+        run = self.run
+        if not run.in_train or run.loss is None: return
+        for pg, lrs in zip(run.opt.param_groups, self.lrs): lrs.append(pg['lr'])
+        self.losses.append(run.loss.detach())
 
     def plot_lr(self, pgid=-1):
         "Figure of the learning rate of parameter group `pgid` at every training batch."
-        self._check_recorded()
-        n = len(self.lrs)
-        if not -n <= pgid < n: raise ValueError(f"pgid={pgid} is out of range: the optimizer has {n} parameter group(s)")
-        fig, ax = plt.subplots(figsize=(6, 3))
-        ax.plot(self.lrs[pgid])
-        ax.set(xlabel='training batch', ylabel='learning rate')
-        plt.close(fig)
-        return fig
+        return _figure(self.lrs[_check_pgid(self, pgid)], xlabel='training batch', ylabel='learning rate')
 
     def plot_loss(self, skip_last=0):
         "Figure of the training loss at every batch, leaving out the last `skip_last` batches."
-        self._check_recorded()
-        n = len(self.losses)
-        if not 0 <= skip_last < n: raise ValueError(f"skip_last must be in [0, {n}), got {skip_last}")
-        fig, ax = plt.subplots(figsize=(6, 3))
-        ax.plot(self.losses[:n - skip_last])
-        ax.set(xlabel='training batch', ylabel='loss')
-        plt.close(fig)
-        return fig
+        n = _n_kept(self, skip_last)
+        return _figure(_floats(self.losses[:n]), xlabel='training batch', ylabel='loss')
+
+    def plot(self, skip_last=0, pgid=-1):
+        "Figure of the loss against the learning rate of group `pgid` on a log-scale axis, leaving out the last `skip_last` batches."
+        n = _n_kept(self, skip_last)
+        lrs = self.lrs[_check_pgid(self, pgid)][:n]
+        return _figure(lrs, _floats(self.losses[:n]), xlabel='learning rate', ylabel='loss', xscale='log')
 
 # Cell
 def _check_pos(pos):

@@ -261,7 +261,7 @@ def test_recorder_plots_return_figures():
     with pytest.raises(ValueError, match='nothing'): rec.plot_loss()
     Runner(cbs=rec).fit(2, learn)
     n = 2 * len(data.train_dl)
-    assert len(rec.losses) == n and all(isinstance(l, float) for l in rec.losses)
+    assert len(rec.losses) == n and all(isinstance(l, torch.Tensor) and l.ndim == 0 and not l.requires_grad for l in rec.losses)
     fig = rec.plot_loss(skip_last=3)
     assert isinstance(fig, Figure) and len(fig.axes[0].lines[0].get_ydata()) == n - 3
     fig = rec.plot_lr()
@@ -269,3 +269,20 @@ def test_recorder_plots_return_figures():
     with pytest.raises(ValueError, match='pgid'): rec.plot_lr(1)
     with pytest.raises(ValueError, match='skip_last'): rec.plot_loss(skip_last=n)
     with pytest.raises(ValueError, match='skip_last'): rec.plot_loss(skip_last=-1)
+
+
+def test_recorder_plot_is_loss_against_lr_on_a_log_axis():
+    torch.manual_seed(0)
+    data = tiny_data()
+    learn = create_learner(get_model_func(), cross_entropy, data)
+    rec = Recorder()
+    Runner(cbs=[rec, ParamScheduler('lr', sched_exp(1e-3, 1.))]).fit(1, learn)
+    n = len(data.train_dl)
+    fig = rec.plot(skip_last=2)
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure) and ax.get_xscale() == 'log'
+    xs, ys = ax.lines[0].get_data()
+    assert list(xs) == rec.lrs[-1][:n - 2] and list(ys) == pytest.approx(torch.stack(rec.losses[:n - 2]).tolist())
+    assert len(rec.plot().axes[0].lines[0].get_xdata()) == n
+    with pytest.raises(ValueError, match='skip_last'): rec.plot(skip_last=n)
+    with pytest.raises(ValueError, match='pgid'): rec.plot(pgid=2)
