@@ -19,11 +19,11 @@ from .anneal import sched_exp
 # Cell
 def set_seed(seed, deterministic=False):
     "Seed Python's `random`, NumPy and torch (the CPU and every CUDA device) with `seed`; `deterministic` switches torch's deterministic algorithms on (or, when False, off)."
-    seed = check_int('seed', seed, min=0, max=2**32 - 1)
+    seed, deterministic = check_int('seed', seed, min=0, max=2**32 - 1), check_type('deterministic', deterministic, bool)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)   # torch seeds every CUDA device too, lazily, without touching the GPU here
-    _set_deterministic(check_type('deterministic', deterministic, bool))
+    _set_deterministic(deterministic)
 
 # Cell
 def _set_deterministic(on):
@@ -229,8 +229,8 @@ class EarlyStoppingCallback(TrackerCallback):
         self.wait = 0 if self.improved else self.wait + 1
         if self.improved or self.wait < self.patience: return
         self.stopped_epoch = self.epoch
-        self.logger(f"early stopping after epoch {self.epoch}: {self.monitor} has not improved on {self.best:.4g} "
-                    f"(epoch {self.best_epoch}) for {self.wait} epoch(s)")
+        best = 'any earlier value' if self.best is None else f"{self.best:.4g} (epoch {self.best_epoch})"
+        self.logger(f"early stopping after epoch {self.epoch}: {self.monitor} has not improved on {best} for {self.wait} epoch(s)")
         raise CancelTrainException()
 
 # Cell
