@@ -86,15 +86,17 @@ class LR_Find(Callback):
     def begin_fit(self): self.best_loss, self.lrs, self.losses = math.inf, [], []
 
     def begin_batch(self):
-        if not self.in_train: return
-        lr = self.sched(self.n_iter / (self.max_iter - 1))
-        for pg in self.opt.param_groups: pg['lr'] = lr
+        run = self.run   # read the runner directly: these run at every batch
+        if not run.in_train: return
+        lr = self.sched(min(run.n_iter / (self.max_iter - 1), 1.))
+        for pg in run.opt.param_groups: pg['lr'] = lr
 
     def after_step(self):
-        loss = self.loss.item()
-        self.lrs.append(self.opt.param_groups[-1]['lr'])
+        run = self.run
+        loss = run.loss.item()
+        self.lrs.append(run.opt.param_groups[-1]['lr'])
         self.losses.append(loss)
-        if self.n_iter + 1 >= self.max_iter or not loss < 10 * self.best_loss: raise CancelTrainException()   # `not <` is also true for NaN
+        if run.n_iter + 1 >= self.max_iter or not loss < 10 * self.best_loss: raise CancelTrainException()   # `not <` is also true for NaN
         self.best_loss = min(self.best_loss, loss)
 
     def begin_validate(self): return True   # skip validation: the finder only looks at training losses
