@@ -279,8 +279,9 @@ class SaveModelCallback(TrackerCallback):
         if self.every_epoch or self.improved: _save_atomic(self.model.state_dict(), self.file(self.epoch))
 
     def after_fit(self):
-        if self.load_best and self.best_epoch is not None:
-            self.model.load_state_dict(torch.load(self.file(self.best_epoch), map_location='cpu', weights_only=True))
+        if not self.load_best or self.best_epoch is None: return
+        best = self.file(self.best_epoch)
+        self.model.load_state_dict(torch.load(best, map_location='cpu', weights_only=True))
 
 # Cell
 def _check_model_fits(saved, current):
@@ -310,6 +311,11 @@ def _check_rng_states(states, learn):
     if set(states['generators']) != set(gens):
         raise ValueError(f"it holds the states of the generators {sorted(states['generators'])}, but the learner's loaders have {sorted(gens)}")
     for k, g in gens.items(): torch.Generator(device=g.device).set_state(states['generators'][k])
+    if torch.cuda.is_available() and not all(_is_cuda_state(s) for s in states.get('cuda', [])): raise ValueError("its CUDA random states are not valid")
+
+def _is_cuda_state(s):
+    "Whether `s` looks like the state of a CUDA device's generator: a byte tensor of the right size."
+    return isinstance(s, torch.Tensor) and s.dtype == torch.uint8 and s.numel() == torch.cuda.get_rng_state().numel()
 
 def _check_checkpoint(ck, learn):
     "Raise unless `ck` is a `save_checkpoint` dictionary that fits `learn` in every part."
