@@ -93,6 +93,7 @@ _BUILD = object()   # `pos` not given: build the schedule
 # Cell
 def annealer(f):
     "Decorator: turn `f(start, end, pos)` into `f(start, end)`, which returns a picklable `partial` taking `pos` in [0, 1]."
+    check_callable('f', f)
     @wraps(f)
     def _annealed(start, end, pos=_BUILD):
         start, end = check_number('start', start), check_number('end', end)
