@@ -148,7 +148,7 @@ def get_cnn_model(data, nfs=(8, 16, 32, 32), layer=conv2d, **kwargs):
 # Cell
 def get_runner(model, data, lr=0.6, cbs=None, opt_func=None, loss_func=F.cross_entropy):
     "A `Learner` for `model` on `data` with optimizer `opt_func` (default `optim.SGD`) at rate `lr`, and a `Runner` with `cbs`."
-    opt = (opt_func or optim.SGD)(model.parameters(), lr=lr)
+    opt = (opt_func or optim.SGD)(check_type('model', model, nn.Module).parameters(), lr=lr)
     cbs = listify(cbs)
     return (Learner(model, opt, loss_func, data),
             Runner(cbs=[c for c in cbs if isinstance(c, Callback)], cb_funcs=[c for c in cbs if not isinstance(c, Callback)]))
@@ -164,7 +164,8 @@ class Hook():
         self.handle.remove()
     def __enter__(self): return self
     def __exit__(self, *exc): self.remove()
-    def __del__(self): self.remove()
+    def __del__(self):
+        if hasattr(self, 'handle'): self.remove()
 
 # Cell
 def append_stats(hook, mod, inp, outp):
@@ -177,7 +178,8 @@ def append_stats(hook, mod, inp, outp):
 # Cell
 def _check_modules(ms):
     "`ms` as a non-empty list of modules, or a clear error."
-    ms = list(check_type('ms', ms, (list, tuple, nn.Module, L, type(iter([]))), 'a list of modules, e.g. list(model)'))
+    if not hasattr(ms, '__iter__'): raise TypeError(f"Hooks: ms must be a list of modules, e.g. list(model), got {type(ms).__name__}")
+    ms = list(ms)
     if not ms: raise ValueError("Hooks: ms is empty: give the modules to hook, e.g. Hooks(list(model), f)")
     for m in ms: check_type('ms', m, nn.Module, 'every item must be a layer of the model')
     return ms
@@ -193,7 +195,8 @@ class Hooks():
         for h in self.hooks: h.remove()
     def __enter__(self): return self
     def __exit__(self, *exc): self.remove()
-    def __del__(self): self.remove()
+    def __del__(self):
+        if hasattr(self, 'hooks'): self.remove()
     def __repr__(self): return f"{type(self).__name__}({len(self)} hooks)"
 
 # Cell
@@ -245,6 +248,7 @@ def get_learn_run(nfs, data, lr, layer, cbs=None, opt_func=None, uniform=False, 
 # Cell
 def _check_act_args(bins, hist_range, near_zero, every, max_iters):
     "The `ActivationStats` settings, or a clear error."
+    if not (isinstance(hist_range, (tuple, list)) and len(hist_range) == 2): raise TypeError(f"hist_range must be a pair (low, high), got {hist_range!r}")
     lo, hi = (check_number('hist_range', v) for v in hist_range)
     if not lo < hi: raise ValueError(f"hist_range must be (low, high) with low < high, got {hist_range!r}")
     return (check_int('bins', bins, min=1), (lo, hi), check_number('near_zero', near_zero, min=0),
@@ -266,12 +270,12 @@ def _xlabel(cb): return 'training batch' if cb.every == 1 else f'record (every {
 class ActivationStats(Callback):
     "Records each layer's activation mean, std, fraction near zero and histogram at training batches, and plots them."
     def __init__(self, modules=None, bins=40, hist_range=(0, 10), near_zero=0.2, every=1, max_iters=10_000):
-        self.modules = modules
+        self.modules, self.hooks = modules, None
         self.bins, self.hist_range, self.near_zero, self.every, self.max_iters = _check_act_args(bins, hist_range, near_zero, every, max_iters)
 
     def begin_fit(self):
-        mods = children(self.model) if self.modules is None else self.modules
-        self.hooks = Hooks(mods, self._record)
+        self.hooks = None
+        self.hooks = Hooks(children(self.model) if self.modules is None else self.modules, self._record)
         self._pending = [[] for _ in self.hooks]
         self._done = [[] for _ in self.hooks]
         self._index = {id(h): i for i, h in enumerate(self.hooks)}
@@ -298,6 +302,7 @@ class ActivationStats(Callback):
             p.clear()
 
     def after_fit(self):
+        if self.hooks is None: return
         self.hooks.remove()
         self._flush()
         self.stats = [torch.cat(d) if d else torch.zeros(0, 3 + self.bins) for d in self._done]
@@ -328,7 +333,7 @@ class ActivationStats(Callback):
         "Figure of each layer's activation mean and std over the first `n_first` (default: all) recorded batches, on 2 new axes or `axs`."
         fig, axs = _axes(axs, 2, (10, 3))
         for name, vals, ax in (('mean', self.means, axs[0]), ('std', self.stds, axs[1])):
-            for i, v in enumerate(vals): ax.plot(v[:n_first], label=f'layer {i}')
+            for i, v in enumerate(vals): ax.plot(v[:n_first].numpy(), label=f'layer {i}')
             ax.set(title=f'{title} {name}'.strip(), xlabel=_xlabel(self))
         axs[1].legend(fontsize='small')
         plt.close(fig)
@@ -338,7 +343,7 @@ class ActivationStats(Callback):
         "The 'colourful dimension' figure: per layer, the histogram at each recorded batch as one column (log scale), on new axes or `axs`."
         fig, axs = _axes(axs, len(self.stats), (2.5 * len(self.stats), 2.5))
         for i, (h, ax) in enumerate(zip(self.hists, axs)):
-            ax.imshow(h.t().log1p(), origin='lower', aspect='auto', extent=(0, len(h), *self.hist_range))
+            ax.imshow(h.t().log1p().numpy(), origin='lower', aspect='auto', extent=(0, len(h), *self.hist_range))
             ax.set(title=f'{title} layer {i}'.strip(), xlabel=_xlabel(self))
         plt.close(fig)
         return fig
@@ -346,7 +351,7 @@ class ActivationStats(Callback):
     def plot_near_zero(self, ax=None, title=''):
         "Figure of the fraction of each layer's activations near zero (`|x| < near_zero`) at each recorded batch."
         fig, (ax,) = _axes(ax, 1, (5, 3))
-        for i, v in enumerate(self.near_zero_frac): ax.plot(v, label=f'layer {i}')
+        for i, v in enumerate(self.near_zero_frac): ax.plot(v.numpy(), label=f'layer {i}')
         ax.set(title=f'{title} fraction of |activation| < {self.near_zero}'.strip(), xlabel=_xlabel(self), ylim=(0, 1))
         ax.legend(fontsize='small')
         plt.close(fig)
