@@ -10,16 +10,16 @@ import torch
 from torch import optim
 from fastcore.basics import GetAttr, listify, store_attr
 from fastcore.basics import camel2snake as _fastcore_camel2snake
-from .checks import check_callable, check_int, check_number
+from .checks import check_callable, check_int, check_number, check_type
 from .minibatch import mlp
 
 # Cell
-def _dataset_of(dl):
-    "The dataset behind loader `dl`: our `DataLoader`'s `ds`, or PyTorch's `dataset`."
+def _dataset_of(dl, name):
+    "The dataset behind loader `dl` (argument `name`): our `DataLoader`'s `ds`, or PyTorch's `dataset`."
     for attr in ('ds', 'dataset'):
         ds = getattr(dl, attr, None)
         if ds is not None: return ds
-    raise TypeError(f"cannot find the dataset of {type(dl).__name__}: it has neither a `ds` nor a `dataset` attribute")
+    raise TypeError(f"{name}: cannot find the dataset of {type(dl).__name__}: it has neither a `ds` nor a `dataset` attribute")
 
 # Cell
 class DataBunch():
@@ -29,12 +29,12 @@ class DataBunch():
     @property
     def train_ds(self):
         "The training dataset."
-        return _dataset_of(self.train_dl)
+        return _dataset_of(self.train_dl, 'train_dl')
 
     @property
     def valid_ds(self):
         "The validation dataset."
-        return _dataset_of(self.valid_dl)
+        return _dataset_of(self.valid_dl, 'valid_dl')
 
     def __repr__(self): return f"{type(self).__name__}(train: {len(self.train_dl)} batches, valid: {len(self.valid_dl)} batches, c={self.c})"
 
@@ -66,7 +66,7 @@ class Learner():
 # Cell
 def camel2snake(name):
     "`CamelCase` to `snake_case` like fastcore's `camel2snake`, with runs of underscores collapsed: `LR_Find` gives `lr_find`."
-    return re.sub(r'_+', '_', _fastcore_camel2snake(name))
+    return re.sub(r'_+', '_', _fastcore_camel2snake(check_type('name', name, str)))
 
 # Cell
 EVENTS = ('begin_fit', 'begin_epoch', 'begin_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
@@ -141,12 +141,18 @@ def _check_learner(learn):
     "`learn` if it has a model, an optimizer, a loss function and data (none of them None), or a clear error."
     missing = [k for k in ('model', 'opt', 'loss_func', 'data') if getattr(learn, k, None) is None]
     if missing: raise TypeError(f"learn must be a Learner (model, opt, loss_func, data); this {type(learn).__name__} lacks {missing} (or they are None)")
+    if not (hasattr(learn.data, 'train_dl') and hasattr(learn.data, 'valid_dl')):
+        raise TypeError(f"learn.data must be a DataBunch (train_dl and valid_dl), got {type(learn.data).__name__}")
     return learn
 
 def _check_fit(epochs, learn, start_epoch):
     "`(epochs, learn, start_epoch)` checked: two ints with 0 <= start_epoch <= epochs, and a usable learner."
     epochs = check_int('epochs', epochs, min=0)
     return epochs, _check_learner(learn), check_int('start_epoch', start_epoch, min=0, max=epochs)
+
+def _check_cb_funcs(cb_funcs):
+    "`cb_funcs` as a list of callables (each makes a callback), or a clear error."
+    return [check_callable(f'cb_funcs[{i}]', f, hint='pass a Callback class or a partial that makes one') for i, f in enumerate(listify(cb_funcs))]
 
 def _check_attached(run, cbs):
     "`cbs` as a list, if every one of them is a callback of `run`, or a clear error."
@@ -163,7 +169,7 @@ class Runner():
     "Trains a `Learner` with `fit`, calling its callbacks at each event (see the contract); `cb_funcs` are called to make callbacks."
     def __init__(self, cbs=None, cb_funcs=None):
         self.cbs, self.learn, self.logger = [], None, print
-        self.add_cbs([TrainEvalCallback()] + listify(cbs) + [f() for f in listify(cb_funcs)])
+        self.add_cbs([TrainEvalCallback()] + listify(cbs) + [f() for f in _check_cb_funcs(cb_funcs)])
 
     @property
     def model(self): return self.learn.model
@@ -287,6 +293,7 @@ _WHEN = {'after_cancel_batch': 'if CancelBatchException', 'after_cancel_epoch': 
 
 def show_training_loop(run):
     "Print the training loop of `run`: each event in firing order, with the callbacks (in `_order`) that handle it."
+    check_type('run', run, Runner)
     for step, depth in _LOOP:
         pad = '    ' * depth
         if step not in EVENTS: print(f"{pad}{step}"); continue

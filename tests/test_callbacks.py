@@ -513,7 +513,7 @@ def test_databunch_and_get_model():
 
 
 def test_minibatch_pipeline_works_with_runner():
-    mb = pytest.importorskip('course_lib.minibatch')
+    import course_lib.minibatch as mb
     x, y = synth(200, n_in=6)
     tds, vds = mb.Dataset(x[:150], y[:150]), mb.Dataset(x[150:], y[150:])
     data = DataBunch(*mb.get_dls(tds, vds, 16), c=3)
