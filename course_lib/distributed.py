@@ -66,7 +66,8 @@ class ShardedSampler(Sampler):
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         idxs = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
-        yield from idxs[self.rank::self.world_size].split(self.bs)
+        share = idxs[self.rank::self.world_size]
+        if len(share): yield from share.split(self.bs)
 
     def __len__(self): return -(-len(range(self.rank, self.n, self.world_size)) // self.bs)
 

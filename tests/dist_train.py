@@ -1,7 +1,7 @@
 """A small training run for the distributed tests: the same code runs in one process or under torchrun.
 
-python tests/dist_train.py --n 64 --bs 16 --out one.pt
-torchrun --standalone --nproc_per_node 2 tests/dist_train.py --n 64 --bs 8 --out two.pt
+python tests/dist_train.py --samples 64 --bs 16 --out one.pt
+torchrun --standalone --nproc_per_node 2 tests/dist_train.py --samples 64 --bs 8 --out two.pt
 Rank 0 saves the final weights and the last epoch's statistics to --out. --fail-rank R makes rank R raise in after_batch."""
 import argparse, os, sys
 import torch
@@ -37,11 +37,11 @@ def train(n=64, n_valid=40, bs=16, epochs=2, shuffle=False, fail_rank=None, time
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    for a, t, d in (('--n', int, 64), ('--n-valid', int, 40), ('--bs', int, 16), ('--epochs', int, 2), ('--fail-rank', int, None), ('--timeout', float, 60.)):
+    for a, t, d in (('--samples', int, 64), ('--valid-samples', int, 40), ('--bs', int, 16), ('--epochs', int, 2), ('--fail-rank', int, None), ('--timeout', float, 60.)):
         ap.add_argument(a, type=t, default=d)
     ap.add_argument('--shuffle', action='store_true'); ap.add_argument('--out')
     a = ap.parse_args()
     torch.set_num_threads(1)
-    learn, run = train(a.n, a.n_valid, a.bs, a.epochs, a.shuffle, a.fail_rank, a.timeout)
+    learn, run = train(a.samples, a.valid_samples, a.bs, a.epochs, a.shuffle, a.fail_rank, a.timeout)
     if a.out: on_rank0(torch.save, {'state': learn.model.state_dict(), 'log': run.avg_stats.log, 'world': int(os.environ.get('WORLD_SIZE', 1)),
                                     'type': type(learn.model).__name__}, a.out)

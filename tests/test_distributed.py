@@ -29,7 +29,7 @@ def one_process():
     return learn.model.state_dict(), run.avg_stats.log
 
 def test_two_ranks_equal_one_process(tmp_path, one_process):
-    res, _ = torchrun(tmp_path, '--n', 64, '--bs', 8, '--epochs', 2, '--out', tmp_path/'two.pt')
+    res, _ = torchrun(tmp_path, '--samples', 64, '--bs', 8, '--epochs', 2, '--out', tmp_path/'two.pt')
     assert res.returncode == 0, res.stderr[-3000:]
     two = load(tmp_path/'two.pt')
     state, log = one_process
@@ -40,14 +40,14 @@ def test_two_ranks_equal_one_process(tmp_path, one_process):
 
 def test_uneven_shards_end_cleanly(tmp_path):
     "65 samples, 2 ranks, bs 8: rank 0 has 5 batches, rank 1 has 4; DDP's join lets rank 1 wait instead of hanging."
-    res, secs = torchrun(tmp_path, '--n', 65, '--n-valid', 41, '--bs', 8, '--epochs', 2, '--out', tmp_path/'un.pt', timeout=90)
+    res, secs = torchrun(tmp_path, '--samples', 65, '--valid-samples', 41, '--bs', 8, '--epochs', 2, '--out', tmp_path/'un.pt', timeout=90)
     assert res.returncode == 0, res.stderr[-3000:]
     log = load(tmp_path/'un.pt')['log']
     assert 0 <= log['valid_accuracy'] <= 1
 
 def test_rank_failure_ends_launch(tmp_path):
     "A rank raising in after_batch makes the whole launch exit non-zero, well within the process-group timeout."
-    res, secs = torchrun(tmp_path, '--n', 256, '--bs', 8, '--epochs', 50, '--fail-rank', 1, '--timeout', 30, timeout=90)
+    res, secs = torchrun(tmp_path, '--samples', 256, '--bs', 8, '--epochs', 50, '--fail-rank', 1, '--timeout', 30, timeout=90)
     assert res.returncode != 0
     assert 'rank 1 fails on purpose' in res.stderr + res.stdout
     assert secs < 60
