@@ -7,7 +7,7 @@ sets). Repeats are interleaved (1p, 2p, 1p', then reversed) and the ratio 2p / 1
 the single process again under a second name (the A/A control): its ratio to 1p is the noise floor.
 
     python bench/distributed.py           # 5 repeats, 3 epochs each
-    python bench/distributed.py --quick   # a smoke run: 1 repeat, 1 epoch of 4,096 samples
+    python bench/distributed.py --quick   # a smoke run: bs 64 only, 1 repeat, 1 epoch of 4,096 samples
 """
 import argparse, os, re, statistics, subprocess, sys, tempfile, textwrap
 from pathlib import Path
@@ -51,7 +51,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         script = str(Path(tmp) / 'train.py'); Path(script).write_text(SCRIPT)
         print(f"{'bs/rank':>8} {'1 proc (samples/s)':>19} {'2 procs':>10} {'2p / 1p':>8} {'A/A 1p/1p':>10}")
-        for bs in (64, 512):
+        for bs in ((64,) if a.quick else (64, 512)):
             r = {'1p': [], '2p': [], "1p'": []}
             for i in range(repeats):
                 order = ['1p', '2p', "1p'"] if i % 2 == 0 else ["1p'", '2p', '1p']
