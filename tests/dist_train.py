@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from course_lib.minibatch import Dataset, DataLoader, Sampler, accuracy
 from course_lib.callbacks import Learner, DataBunch, Runner, Callback, AvgStatsCallback
 from course_lib.distributed import DistributedCallback, rank_and_world, on_rank0
+from course_lib.early_stopping import SaveModelCallback
+from course_lib.cnn import ProgressCallback
 
 class FailAt(Callback):
     "Raise in `after_batch` of batch `it` on rank `rank` (a fault to recover from)."
@@ -25,12 +27,14 @@ def make_data(n, n_valid, bs, shuffle=False, d=12, c=3, seed=0):
     tr, va = Dataset(x, y), Dataset(xv, yv)
     return DataBunch(DataLoader(tr, Sampler(tr, bs, shuffle=shuffle)), DataLoader(va, Sampler(va, bs)), c=c)
 
-def train(n=64, n_valid=40, bs=16, epochs=2, shuffle=False, fail_rank=None, timeout=60., lr=0.1, mom=0.9):
+def train(n=64, n_valid=40, bs=16, epochs=2, shuffle=False, fail_rank=None, timeout=60., lr=0.1, mom=0.9, save=None, progress=False):
     data = make_data(n, n_valid, bs, shuffle)
     torch.manual_seed(1)
     model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
     learn = Learner(model, torch.optim.SGD(model.parameters(), lr=lr, momentum=mom), F.cross_entropy, data)
     cbs = [AvgStatsCallback([accuracy]), DistributedCallback(timeout=timeout)] + ([FailAt(fail_rank)] if fail_rank is not None else [])
+    if save: cbs.append(SaveModelCallback(fname='best', path=save))
+    if progress: cbs.append(ProgressCallback(bars=False))
     run = Runner(cbs=cbs)
     run.fit(epochs, learn)
     return learn, run
@@ -39,9 +43,9 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     for a, t, d in (('--samples', int, 64), ('--valid-samples', int, 40), ('--bs', int, 16), ('--epochs', int, 2), ('--fail-rank', int, None), ('--timeout', float, 60.)):
         ap.add_argument(a, type=t, default=d)
-    ap.add_argument('--shuffle', action='store_true'); ap.add_argument('--out')
+    ap.add_argument('--shuffle', action='store_true'); ap.add_argument('--out'); ap.add_argument('--save'); ap.add_argument('--progress', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(1)
-    learn, run = train(a.samples, a.valid_samples, a.bs, a.epochs, a.shuffle, a.fail_rank, a.timeout)
+    learn, run = train(a.samples, a.valid_samples, a.bs, a.epochs, a.shuffle, a.fail_rank, a.timeout, save=a.save, progress=a.progress)
     if a.out: on_rank0(torch.save, {'state': learn.model.state_dict(), 'log': run.avg_stats.log, 'world': int(os.environ.get('WORLD_SIZE', 1)),
                                     'type': type(learn.model).__name__}, a.out)

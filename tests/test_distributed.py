@@ -52,6 +52,18 @@ def test_rank_failure_ends_launch(tmp_path):
     assert 'rank 1 fails on purpose' in res.stderr + res.stdout
     assert secs < 60
 
+def test_one_writer(tmp_path):
+    "Progress rows and checkpoints come from rank 0 only; every rank loads the best weights after rank 0 wrote them."
+    res, _ = torchrun(tmp_path, '--samples', 64, '--bs', 8, '--epochs', 3, '--progress', '--save', tmp_path/'models', '--out', tmp_path/'two.pt')
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = [l for l in res.stdout.splitlines() if l.split()[:1] and l.split()[0].isdigit()]
+    assert sum(l.startswith('epoch') for l in res.stdout.splitlines()) == 1, res.stdout    # one header: rank 0's table
+    assert len(rows) == 3, res.stdout                                                       # one row per epoch, not per rank
+    assert sorted(p.name for p in (tmp_path/'models').iterdir()) == ['best.pth']            # no stray temporary files
+    best = torch.load(tmp_path/'models'/'best.pth', weights_only=True)
+    final = load(tmp_path/'two.pt')['state']
+    for k in best: torch.testing.assert_close(final[k], best[k])                            # loaded back after fit
+
 def test_single_process_is_a_no_op():
     "Outside a distributed launch the callback changes nothing: same model object, same samplers."
     learn, run = dist_train.train(n=32, bs=8, epochs=1)
