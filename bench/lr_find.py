@@ -19,7 +19,7 @@ candidate, process CPU time by default (`train_loop.compare`); `... (A/A)` is th
 its ratio is the noise floor. The issue's target: lr_find with 100 iterations costs at most 1.1x 100 ordinary batches.
 
     python bench/lr_find.py            # 21 repeats at bs 64 and 512
-    python bench/lr_find.py --quick    # 3 repeats: a smoke run, not a measurement
+    python bench/lr_find.py --quick    # 3 repeats at bs 64: a smoke run, not a measurement
 """
 import argparse, math, platform, sys
 from pathlib import Path
@@ -83,16 +83,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--quick', action='store_true', help='3 repeats: a smoke run, not a measurement')
     p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 21, or 3 with --quick)')
-    p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
+    p.add_argument('--bs', type=int, nargs='+', default=None, help='batch sizes (default 64 and 512, or 64 with --quick)')
     p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
     a = p.parse_args()
-    repeats = a.repeats or (3 if a.quick else 21)
+    repeats, bss = a.repeats or (3 if a.quick else 21), a.bs or ([64] if a.quick else [64, 512])
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
-    data = make_data(n_train=N_ITER * max(a.bs))   # room for 100 batches of the largest bs
+    data = make_data(n_train=N_ITER * max(bss), n_valid=0)   # room for 100 batches of the largest bs; no validation
     print(f'torch {torch.__version__}, {torch.get_num_threads()} thread, {platform.processor() or platform.machine()}, '
           f'python {platform.python_version()}; train {tuple(data[0].shape)}; {repeats} interleaved repeats, {a.clock} clock')
-    for bs in a.bs:
+    for bs in bss:
         cands = candidates_for(data, bs)
         for name, fn in cands.items():
             n = fn()
