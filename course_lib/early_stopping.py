@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 from .checks import check_callable, check_int, check_number, check_type
 from .callbacks import Callback, Runner, CancelTrainException
 from .anneal import sched_exp
+from .distributed import is_rank0, barrier
 
 # Cell
 def set_seed(seed, deterministic=False):
@@ -238,6 +239,7 @@ class EarlyStoppingCallback(TrackerCallback):
 # Cell
 def _save_atomic(obj, path):
     "`torch.save` `obj` to a temporary file beside `path`, flush it to disk, then rename it over `path`: a crash leaves any old file intact."
+    if not is_rank0(): return     # in a distributed run (lesson 08) one rank writes: the copies are identical
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
@@ -270,6 +272,7 @@ class SaveModelCallback(TrackerCallback):
 
     def after_fit(self):
         if not self.load_best or self.best_epoch is None: return
+        barrier()     # in a distributed run, wait until rank 0 has written the file
         best = self.file(self.best_epoch)
         self.model.load_state_dict(torch.load(best, map_location='cpu', weights_only=True))
 
