@@ -12,6 +12,9 @@ from .anneal import *
 from .foundations import *
 from .early_stopping import *
 from .experiments import *
+from .cnn import *
+from .distributed import *
+from .checks import *
 
 # Cell
 import course_lib.data as _data
