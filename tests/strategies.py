@@ -17,3 +17,6 @@ def float_tensors(draw, shape=None, lo=-10., hi=10.):
     shape = draw(shapes()) if shape is None else shape
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
     return torch.empty(shape).uniform_(lo, hi, generator=g)
+
+dims = st.integers(min_value=1, max_value=7)          # small layer sizes and batch sizes
+seeds = st.integers(min_value=0, max_value=2**31 - 1)  # seeds for torch.Generator
