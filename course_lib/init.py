@@ -14,8 +14,9 @@ from .checks import check_type, check_int, check_number, check_tensor
 # Argument checks for this lesson's functions: each raises a ValueError or TypeError that names the argument.
 def _shape(t): return tuple(t.shape)
 
-def _check_scale(s):
-    "The scale `s` of `normalize` must be non-zero everywhere."
+def _check_normalize(x, s):
+    "`x` must be a tensor and the scale `s` non-zero everywhere."
+    check_type('normalize: x', x, torch.Tensor)
     if (torch.as_tensor(s) == 0).any(): raise ValueError(f"normalize: the scale s must be non-zero, got {s}")
 
 def _check_wb(fname, w, b):
@@ -39,6 +40,10 @@ def _check_shape(shape):
     if len(shape) == 0: raise ValueError("shape must have at least one dimension, got ()")
     return tuple(check_int(f"shape[{i}]", d, min=1) for i, d in enumerate(shape))
 
+def _check_generator(generator):
+    "`generator` must be a `torch.Generator` or None."
+    return check_type('generator', generator, (torch.Generator, type(None)), 'pass torch.Generator().manual_seed(seed), or None')
+
 def _check_n_std(n_in, std, max_n_in=None):
     "`n_in` an int >= 1 (at most `max_n_in`), `std` a finite number > 0."
     return check_int('n_in', n_in, min=1, max=max_n_in), check_number('std', std, min=0, strict_min=True)
@@ -46,7 +51,7 @@ def _check_n_std(n_in, std, max_n_in=None):
 # Cell
 def normalize(x, m, s):
     "Shift `x` by `m` and scale it by `1/s` (elementwise, broadcasting): `(x - m) / s`."
-    _check_scale(s)
+    _check_normalize(x, s)
     return (x - m) / s
 
 # Cell
@@ -58,7 +63,7 @@ def lin(x, w, b):
 # Cell
 def relu(x):
     "The rectified linear unit, `max(x, 0)` elementwise."
-    return x.clamp_min(0.)
+    return check_type('relu: x', x, torch.Tensor).clamp_min(0.)
 
 # Cell
 def _flat_output(output, targ):
@@ -167,7 +172,7 @@ class Model():
 def kaiming_normal(shape, fan_in=None, a=0., generator=None):
     "Kaiming-normal weights of `shape`: std `sqrt(2/(1+a**2)) / sqrt(fan_in)`. Course convention: `shape` is (n_in, n_out), so `fan_in` defaults to `shape[0]`."
     shape = _check_shape(shape)
-    fan_in, a = check_int('fan_in', shape[0] if fan_in is None else fan_in, min=1), check_number('a', a)
+    fan_in, a, generator = check_int('fan_in', shape[0] if fan_in is None else fan_in, min=1), check_number('a', a), _check_generator(generator)
     std = math.sqrt(2. / (1 + a * a)) / math.sqrt(fan_in)
     return torch.randn(shape, generator=generator) * std
 
@@ -186,7 +191,8 @@ SampledMoments = namedtuple('SampledMoments', 'mean mean_sq se_mean se_mean_sq')
 
 def sample_relu_moments(n_in, std=1., n_samples=10_000, generator=None):
     "Monte Carlo estimate of `relu_moments`: `SampledMoments(mean, mean_sq, se_mean, se_mean_sq)` (floats; `se_*` are the standard errors of the two averages) over `n_samples` independent draws of `a` ~ N(0, std**2) and `x` ~ N(0, 1), `n_in` entries each."
-    (n_in, std), n_samples = _check_n_std(n_in, std, max_n_in=2 ** 24), check_int('n_samples', n_samples, min=2)
+    (n_in, std), n_samples = _check_n_std(n_in, std, max_n_in=2 ** 24), check_int('n_samples', n_samples, min=2, max=10 ** 7)
+    generator = _check_generator(generator)
     chunk, ys = max(1, 2 ** 20 // n_in), []
     for start in range(0, n_samples, chunk):
         rows = min(chunk, n_samples - start)

@@ -58,6 +58,7 @@ def _check_len(name, ds):
 
 def _check_sampler(ds, sampler):
     "`sampler` must yield batches of indices into `ds` (a `Sampler(ds, bs)`), not be a batch size."
+    _check_len('ds', ds)
     if isinstance(sampler, int) or not hasattr(sampler, '__iter__'):
         raise TypeError(f"sampler must yield batches of indices: pass a Sampler(ds, bs), not {type(sampler).__name__} {sampler!r}")
     if isinstance(sampler, Sampler) and sampler.n != len(ds):
@@ -230,14 +231,14 @@ def _set_training(model, training):
     if hasattr(model, 'train'): model.train(training)
 
 class _Sums():
-    "Running sums of `loss * bs` and `accuracy * bs` over the batches of one pass, and the number of samples seen."
-    def __init__(self): self.loss, self.acc, self.count = 0., 0., 0
+    "Running sums over the batches of one pass: `loss * bs`, the number of correct predictions (`accuracy * bs`), and of samples."
+    def __init__(self): self.loss, self.correct, self.count = 0., 0, 0
     def add(self, loss, pred, yb):
-        bs = len(yb)
-        self.loss, self.acc, self.count = self.loss + loss.detach() * bs, self.acc + accuracy(pred.detach(), yb) * bs, self.count + bs
+        self.loss, self.correct = self.loss + loss.detach() * len(yb), self.correct + (pred.argmax(-1) == yb).sum()
+        self.count += len(yb)
     def means(self, name):
         if self.count == 0: raise ValueError(f"fit: {name} yielded no samples")
-        return float(self.loss) / self.count, float(self.acc) / self.count
+        return float(self.loss) / self.count, float(self.correct) / self.count
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl, verbose=True):
     "Train `model` for `epochs`; return (and print, if `verbose`) each epoch's training and validation loss and accuracy."

@@ -2,7 +2,7 @@
 import math
 import torch
 from bad_cases import Bad
-from course_lib.init import (normalize, lin, mse, mse_grad, Lin, Relu, Model, kaiming_normal, relu_moments,
+from course_lib.init import (normalize, lin, relu, mse, mse_grad, Lin, Relu, Model, kaiming_normal, relu_moments,
                              sample_relu_moments)
 
 x, w, b = torch.zeros(5, 3), torch.zeros(3, 2), torch.zeros(2)
@@ -33,4 +33,12 @@ CASES = [
     Bad('relu_moments-std', lambda: relu_moments(4, std=-1.), ValueError, ('std', '-1.0')),
     Bad('sample-n_samples', lambda: sample_relu_moments(4, n_samples=1), ValueError, ('n_samples', '1')),
     Bad('sample-n_in-huge', lambda: sample_relu_moments(10**12, n_samples=2), ValueError, ('n_in', str(10**12))),
+]
+
+CASES += [
+    Bad('normalize-x-list', lambda: normalize([1., 2.], 0., 1.), TypeError, ('normalize: x', 'list')),
+    Bad('relu-list', lambda: relu([1., -2.]), TypeError, ('relu: x', 'list')),
+    Bad('kaiming-generator', lambda: kaiming_normal((3, 5), generator=0), TypeError, ('generator', 'int 0')),
+    Bad('sample-generator', lambda: sample_relu_moments(4, n_samples=10, generator='seed'), TypeError, ('generator', "'seed'")),
+    Bad('sample-n_samples-huge', lambda: sample_relu_moments(4, n_samples=10**12), ValueError, ('n_samples', str(10**12))),
 ]

@@ -62,3 +62,4 @@ CASES = [
     Bad('fit-opt-wrong', lambda: fit(1, model, F.cross_entropy, 0.5, batch, batch), TypeError, ('opt.step',)),
     Bad('fit-empty-valid', lambda: fit(1, model, F.cross_entropy, opt, batch, [], verbose=False), ValueError, ('valid_dl',)),
 ]
+CASES += [Bad('DataLoader-ds-int', lambda: DataLoader(5, Sampler(ds, 4)), TypeError, ('ds must', 'int 5'))]
