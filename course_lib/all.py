@@ -4,6 +4,7 @@ __all__ = []
 
 # Cell
 from .data import *
+from .download import *
 from .matmul import *
 from .init import *
 from .minibatch import *
@@ -14,6 +15,7 @@ from .experiments import *
 
 # Cell
 import course_lib.data as _data
+import course_lib.download as _download
 import course_lib.matmul as _matmul
 import course_lib.init as _init
 import course_lib.minibatch as _minibatch
@@ -23,4 +25,4 @@ import course_lib.foundations as _foundations
 import course_lib.experiments as _experiments
 
 # Cell
-__all__.extend(n for m in (_data, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _experiments,) for n in m.__all__)
+__all__.extend(n for m in (_data, _download, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _experiments,) for n in m.__all__)
