@@ -114,6 +114,17 @@ def test_deadline_ends_a_slow_or_stalled_download(server, tmp_path, mode):
     assert took < 10, took            # a generous bound for a busy machine: the transfer alone would take 750 s
     assert server in str(e.value) and files_in(tmp_path/'dl') == []
 
+@pytest.mark.parametrize('scheme', ['http', 'https'])
+def test_deadline_ends_a_silent_server(tmp_path, scheme):
+    "A socket that accepts connections (the kernel's backlog does) but never says a word: over https the TLS handshake waits."
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(4)
+    try:
+        start = time.monotonic()
+        with pytest.raises(DownloadError, match='deadline of 1 s'):
+            download_file(f'{scheme}://127.0.0.1:{s.getsockname()[1]}/x', tmp_path/'dl'/'f', md5='0' * 32, progress=False, timeout=30, deadline=1)
+        assert time.monotonic() - start < 10 and files_in(tmp_path/'dl') == []
+    finally: s.close()
+
 def test_deadline_does_not_cut_a_transfer_that_finishes(server, tmp_path):
     Handler.pause = 0.01
     try: assert download_file(f'{server}/trickle/small.bin', tmp_path/'f', sha256=sha256(BODY[:40]), progress=False, deadline=60).read_bytes() == BODY[:40]
