@@ -11,7 +11,11 @@ from .minibatch import *
 from .callbacks import *
 from .anneal import *
 from .foundations import *
+from .early_stopping import *
 from .experiments import *
+from .cnn import *
+from .distributed import *
+from .checks import *
 
 # Cell
 import course_lib.data as _data
@@ -22,7 +26,8 @@ import course_lib.minibatch as _minibatch
 import course_lib.callbacks as _callbacks
 import course_lib.anneal as _anneal
 import course_lib.foundations as _foundations
+import course_lib.early_stopping as _early_stopping
 import course_lib.experiments as _experiments
 
 # Cell
-__all__.extend(n for m in (_data, _download, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _experiments,) for n in m.__all__)
+__all__.extend(n for m in (_data, _download, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _early_stopping, _experiments,) for n in m.__all__)
