@@ -4,6 +4,7 @@ __all__ = []
 
 # Cell
 from .data import *
+from .download import *
 from .matmul import *
 from .init import *
 from .minibatch import *
@@ -18,6 +19,7 @@ from .checks import *
 
 # Cell
 import course_lib.data as _data
+import course_lib.download as _download
 import course_lib.matmul as _matmul
 import course_lib.init as _init
 import course_lib.minibatch as _minibatch
@@ -28,4 +30,4 @@ import course_lib.early_stopping as _early_stopping
 import course_lib.experiments as _experiments
 
 # Cell
-__all__.extend(n for m in (_data, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _early_stopping, _experiments,) for n in m.__all__)
+__all__.extend(n for m in (_data, _download, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _early_stopping, _experiments,) for n in m.__all__)
