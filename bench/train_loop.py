@@ -6,7 +6,9 @@
 
 Everything else is shared: the same 50,000 x 784 float32 training tensors and 10,000 validation samples, the
 784-50-10 model (fresh, same seed, every run), `F.cross_entropy`, `torch.optim.SGD`, validation batches of 2*bs.
-(b) and (c) both run `fit`, so they differ only in the data pipeline. One thread, runs interleaved
+(b) and (c) both run `fit`, so they differ only in the data pipeline. `fit` also keeps the training loss and accuracy
+(sums of `loss * bs` and of correct predictions, kept as tensors and read once per epoch), and so does the hand loop here
+(`train_stats=True`), so that all three do the same work. One thread, runs interleaved
 (A A' B C, then C B A' A, ...), medians of per-repeat ratios to (a), process CPU time by default
 (the machine this was written on is shared, so wall time mostly measures the neighbours); `hand loop (A/A)` is (a) again under a
 second name, so its ratio shows the noise floor.
@@ -42,18 +44,23 @@ def make_model_and_opt(lr=0.1, seed=0, n_in=784, nh=50, n_out=10):
     return model, torch.optim.SGD(model.parameters(), lr=lr)
 
 
-def hand_loop_epoch(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
-    "The floor: one epoch over a shuffled permutation sliced into batches of `bs`, then a validation pass in slices of `2*bs`; returns `(valid_loss, valid_acc)`."
+def hand_loop_epoch(model, opt, loss_func, x, y, xv, yv, bs, generator=None, train_stats=False):
+    "The floor: one epoch over a shuffled permutation sliced into batches of `bs`, then a validation pass in slices of `2*bs`; returns `(valid_loss, valid_acc)`, preceded by `(train_loss, train_acc)` if `train_stats`."
     n = len(x)
     perm = torch.randperm(n, generator=generator)
     model.train()
+    tot_loss, correct = 0., 0
     for i in range(0, n, bs):
         idx = perm[i:i + bs]
-        loss = loss_func(model(x[idx]), y[idx])
+        yb = y[idx]
+        pred = model(x[idx])
+        loss = loss_func(pred, yb)
         loss.backward()
         opt.step()
         opt.zero_grad()
-    return validate(model, loss_func, xv, yv, 2 * bs)
+        if train_stats: tot_loss, correct = tot_loss + loss.detach() * len(yb), correct + (pred.argmax(-1) == yb).sum()
+    valid = validate(model, loss_func, xv, yv, 2 * bs)
+    return (float(tot_loss) / n, float(correct) / n, *valid) if train_stats else valid
 
 
 def validate(model, loss_func, xv, yv, vbs):
@@ -119,18 +126,18 @@ def candidates_for(data, bs, lr=0.1, seed=0):
 
     def hand():
         model, opt = make_model_and_opt(lr, seed)
-        return hand_loop_epoch(model, opt, F.cross_entropy, x, y, xv, yv, bs, torch.Generator().manual_seed(seed))
+        return hand_loop_epoch(model, opt, F.cross_entropy, x, y, xv, yv, bs, torch.Generator().manual_seed(seed), train_stats=True)
 
     def torch_dl():
         model, opt = make_model_and_opt(lr, seed)
         train_dl = torch.utils.data.DataLoader(tds, batch_size=bs, shuffle=True, generator=torch.Generator().manual_seed(seed))
         valid_dl = torch.utils.data.DataLoader(tvds, batch_size=2 * bs)
-        return fit(1, model, F.cross_entropy, opt, train_dl, valid_dl, verbose=False)[-1]
+        return tuple(fit(1, model, F.cross_entropy, opt, train_dl, valid_dl, verbose=False)[-1].values())[1:]
 
     def course():
         model, opt = make_model_and_opt(lr, seed)
         train_dl, valid_dl = get_dls(train_ds, valid_ds, bs, generator=torch.Generator().manual_seed(seed))
-        return fit(1, model, F.cross_entropy, opt, train_dl, valid_dl, verbose=False)[-1]
+        return tuple(fit(1, model, F.cross_entropy, opt, train_dl, valid_dl, verbose=False)[-1].values())[1:]
 
     return {'hand loop': hand, 'torch DataLoader': torch_dl, 'course_lib DataLoader + fit': course}
 
@@ -152,7 +159,7 @@ def main():
           f'{repeats} interleaved repeats, lr {a.lr}, {a.clock} clock')
     for bs in a.bs:
         cands = candidates_for(data, bs, a.lr)
-        for name, fn in cands.items(): print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = {fn()}')
+        for name, fn in cands.items(): print(f'bs {bs}, {name}: train loss, accuracy, valid loss, accuracy after one epoch = {fn()}')
         compare(cands, repeats=repeats, warmup=0, clock=a.clock, title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples)')
 
 

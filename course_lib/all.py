@@ -4,13 +4,17 @@ __all__ = []
 
 # Cell
 from .data import *
+from .download import *
 from .matmul import *
 from .init import *
 from .minibatch import *
 from .callbacks import *
 from .anneal import *
 from .foundations import *
+from .early_stopping import *
 from .experiments import *
+from .cnn import *
+from .distributed import *
 from .checks import *
 
 # Cell

@@ -17,3 +17,35 @@ def float_tensors(draw, shape=None, lo=-10., hi=10.):
     shape = draw(shapes()) if shape is None else shape
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
     return torch.empty(shape).uniform_(lo, hi, generator=g)
+
+# --- schedules (test_anneal) and statistics (test_foundations)
+values = st.floats(-1e3, 1e3, allow_nan=False)                         # a schedule's start or end
+positives = st.floats(1e-6, 1e3)                                       # sched_exp's start or end
+closed_positions = st.floats(0., 1.)                                   # a schedule position, 1.0 included
+finite64 = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+import numpy as np
+from hypothesis.extra.numpy import arrays
+vectors64 = arrays(np.float64, st.integers(2, 40), elements=finite64)                       # paired-statistics inputs
+logit_rows = arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 8)), elements=st.floats(-50, 50))
+dims = st.integers(min_value=1, max_value=7)          # small layer sizes and batch sizes
+seeds = st.integers(min_value=0, max_value=2**31 - 1)  # seeds for torch.Generator
+
+@st.composite
+def mutated_bytes(draw, seeds):
+    """One of the byte strings `seeds` with a few random edits: a byte flipped, a run overwritten with 0xff or 0x7f
+    (which turns length and size fields huge), bytes inserted or deleted, or the end cut off."""
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, max(len(data) - 1, 0)))
+        kind = draw(st.sampled_from(['flip', 'max', 'insert', 'delete', 'cut']))
+        if kind == 'flip' and data: data[i] ^= 1 << draw(st.integers(0, 7))
+        elif kind == 'max': data[i:i + draw(st.integers(1, 8))] = bytes([draw(st.sampled_from([0xff, 0x7f]))]) * draw(st.integers(1, 8))
+        elif kind == 'insert': data[i:i] = draw(st.binary(min_size=1, max_size=8))
+        elif kind == 'delete': del data[i:i + draw(st.integers(1, 8))]
+        elif kind == 'cut': del data[i:]
+    return bytes(data)
+
+def file_bytes(seeds):
+    "Bytes for a file-reader fuzz test: random bytes, or mutations of the valid files `seeds`."
+    return st.one_of(st.binary(max_size=200), mutated_bytes(seeds))

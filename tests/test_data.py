@@ -1,5 +1,5 @@
-"Tests for course_lib.data: sources, safe loading, checked downloads (local server only), IDX files."
-import ast, codecs, functools, gzip, hashlib, http.server, os, pickle, struct, tempfile, threading
+"Tests for course_lib.data: the offline sample, safe and bounded unpickling, course-format files, get_data's sources."
+import codecs, gzip, hashlib, io, os, pickle, struct, subprocess, sys, tempfile, tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -8,11 +8,13 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-import course_lib
 import course_lib.data as data
-from course_lib.data import (DownloadError, SafeUnpickler, UnsafePickleError, cache_file, data_dir, download_file,
-                             get_data, get_fashion_mnist, load_course_file, load_mnist_sample, read_idx,
-                             save_course_file, write_idx)
+import course_lib.download as dl
+from course_lib.data import (SafeUnpickler, UnsafePickleError, get_data, load_course_file, load_mnist_sample, safe_loads,
+                             save_course_file)
+from course_lib.download import DownloadError, cache_file, data_dir
+from local_http import Handler, serve
+from strategies import file_bytes
 
 
 # ---------------------------------------------------------------- helpers and fixtures
@@ -56,33 +58,16 @@ def isolated(monkeypatch, tmp_path):
 GOOD_SPLITS = make_splits()
 GOOD = course_bytes(GOOD_SPLITS)
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    routes, hits = {}, []
-    def log_message(self, *args): pass
-    def do_GET(self):
-        Handler.hits.append(self.path)
-        body = Handler.routes.get(self.path.split('?')[0].replace('/drop', '', 1))
-        if body is None: return self.send_error(404)
-        self.send_response(200)
-        self.send_header('Content-Length', str(len(body))); self.end_headers()
-        if self.path.startswith('/drop'):   # promise the whole file, send half, hang up
-            self.wfile.write(body[:len(body) // 2]); self.wfile.flush(); self.close_connection = True
-        else: self.wfile.write(body)
-
 @pytest.fixture(scope='module')
 def server():
-    "A web server on 127.0.0.1 (never the internet): `/good.pkl.gz` serves GOOD, `/drop/...` hangs up halfway."
-    Handler.routes = {'/good.pkl.gz': GOOD}
-    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
-    yield f'http://127.0.0.1:{srv.server_port}'
-    srv.shutdown(); srv.server_close()
+    "A web server on 127.0.0.1 (never the internet) serving GOOD at `/good.pkl.gz`."
+    with serve({'/good.pkl.gz': GOOD}) as url: yield url
 
 @pytest.fixture
 def mnist_at(monkeypatch, server):
     "Point MNIST_URL/MNIST_SHA256 at the local server's good file."
-    monkeypatch.setattr(data, 'MNIST_URL', server + '/good.pkl.gz')
-    monkeypatch.setattr(data, 'MNIST_SHA256', sha256(GOOD))
+    monkeypatch.setattr(dl, 'MNIST_URL', server + '/good.pkl.gz')
+    monkeypatch.setattr(dl, 'MNIST_SHA256', sha256(GOOD))
     Handler.hits.clear()
     return server
 
@@ -130,6 +115,51 @@ def test_stratified_split_property(labels, k):
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         assert va[y[va] == c].tolist() == idx[:k].tolist()                   # first k of each class
+
+
+def longest_run(y):
+    "The most equal labels in a row."
+    runs, best = 1, 1
+    for a, b in zip(y[:-1], y[1:]): runs = runs + 1 if a == b else 1; best = max(best, runs)
+    return best
+
+def mixed(y, window=200):
+    "Like real MNIST: no long runs of one digit, and every `window` consecutive labels hold all ten digits."
+    y = y.tolist()
+    return longest_run(y) <= 8 and all(len(set(y[i:i + window])) == 10 for i in range(0, len(y) - window + 1, window // 2))
+
+def test_offline_sample_is_mixed_like_mnist():
+    x, y, xv, yv = load_mnist_sample()
+    assert mixed(y) and mixed(yv)
+    assert not mixed(torch.sort(y).values) and not mixed(torch.sort(yv).values)   # the check can fail: sorted labels are not mixed
+
+def test_offline_split_is_stratified_and_keeps_the_file_rows():
+    "Valid holds the first 100 rows of each digit in the file, train the other 400, each only reordered."
+    fx, fy = data._read_mnist_csv()
+    x, y, xv, yv = load_mnist_sample()
+    assert torch.bincount(y).tolist() == [400] * 10 and torch.bincount(yv).tolist() == [100] * 10
+    rows = lambda a: sorted(r.tobytes() for r in np.asarray(a))
+    first100 = np.concatenate([np.flatnonzero(fy == c)[:100] for c in range(10)])
+    assert rows(xv) == rows(fx[first100])
+    assert rows(x) == rows(np.delete(fx, first100, axis=0))
+    for t, labels in ((x, y), (xv, yv)):           # each image keeps its own label
+        by_row = {r.tobytes(): l for r, l in zip(fx, fy)}
+        assert all(by_row[r.numpy().tobytes()] == l for r, l in zip(t[::97], labels[::97].tolist()))
+
+def test_offline_order_is_fixed_run_to_run():
+    "Two fresh interpreters give the same order, and it is the one this test pins (so it cannot drift with a seed or library change unnoticed)."
+    code = "from course_lib.data import load_mnist_sample as f; x, y, xv, yv = f(); print(y[:20].tolist(), yv[:20].tolist(), float(x[:50].sum()))"
+    outs = {subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True).stdout for _ in range(2)}
+    assert len(outs) == 1
+    _, y, _, yv = load_mnist_sample()
+    assert y[:20].tolist() == [5, 2, 8, 8, 9, 5, 3, 9, 0, 2, 7, 4, 5, 5, 4, 2, 1, 2, 2, 2]
+    assert yv[:20].tolist() == [6, 8, 0, 3, 2, 1, 4, 2, 3, 8, 1, 7, 8, 9, 1, 0, 9, 5, 9, 6]
+    assert outs.pop().startswith(f"{y[:20].tolist()} {yv[:20].tolist()}")
+
+@pytest.mark.parametrize('n', [1, 250, 499])
+def test_sample_valid_size(n):
+    x, y, xv, yv = load_mnist_sample(n)
+    assert (len(x), len(xv)) == (5000 - 10 * n, 10 * n) and torch.bincount(yv).tolist() == [n] * 10
 
 
 # ---------------------------------------------------------------- course-format files and the safe unpickler
@@ -236,6 +266,172 @@ def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError): get_data(tmp_path/'nope.pkl.gz')
 
 
+# ---------------------------------------------------------------- tiny hostile pickles that claim huge sizes
+
+P2 = b'\x80\x02'
+RECONSTRUCT = b'cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n'
+HOSTILE = {
+    'reconstruct-1G': P2 + RECONSTRUCT + b'J\x00\x00\x00\x40\x85C\x01b\x87R.',
+    'ndarray-call-1G': P2 + b'cnumpy\nndarray\nJ\x00\x00\x00\x40\x85\x85R.',
+    'binbytes8-1T': b'\x80\x04\x8e' + struct.pack('<Q', 2**40) + b'xx.',
+    'binbytes8-1G': b'\x80\x04\x8e' + struct.pack('<Q', 2**30) + b'xx.',
+    'bytearray8-1G': b'\x80\x05\x96' + struct.pack('<Q', 2**30) + b'xx.',
+    'binunicode8-1G': b'\x80\x04\x8d' + struct.pack('<Q', 2**30) + b'xx.',
+    'binstring-1G': P2 + b'T' + struct.pack('<i', 2**30) + b'xx.',
+    'frame-1G': b'\x80\x04\x95' + struct.pack('<Q', 2**30) + b'N.',
+    'long-binput-4G': P2 + b'Nr' + struct.pack('<I', 2**32 - 1) + b'.',
+    'put-text-huge': b'Np99999999999\n.',
+    'long4-1G': P2 + b'\x8b' + struct.pack('<i', 2**30) + b'xx.',
+}
+
+@pytest.mark.parametrize('name', list(HOSTILE))
+def test_tiny_hostile_pickle_is_refused_without_allocating(tmp_path, name):
+    raw = HOSTILE[name]
+    p = write(tmp_path/'h.pkl.gz', gzip.compress(raw))
+    for f in (lambda: safe_loads(raw), lambda: load_course_file(p)):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError): f()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally: tracemalloc.stop()
+        assert peak < 256 * 1024, (name, peak)
+
+def array_state(shape, dtype, data):
+    "An array state tuple as `ndarray.__reduce__` gives it."
+    return (1, shape, np.dtype(dtype), False, data)
+
+@pytest.mark.parametrize('state,msg', [
+    (array_state((2**27,), 'f4', b'1234'), 'holds 4 bytes'),                 # claims 512 MB, holds 4 bytes
+    (array_state((2**40, 2**40), 'f4', b''), 'holds 0 bytes'),               # claims 4 YB (NumPy: MemoryError)
+    (array_state((2**32, 2**32), 'u1', b''), 'holds 0 bytes'),               # int64 product wraps to 0 (NumPy: MemoryError)
+    (array_state((2**27,), 'O', [None]), 'dtype'),                           # object array, short list: crashes NumPy
+    (array_state((2,), 'V4', b'12345678'), 'dtype'),
+    (array_state((2.5,), 'u1', b'12'), 'shape'),
+    (array_state((2,), 'u1', 12), 'data'),
+    ({'shape': (2,)}, 'state'),
+])
+def test_array_state_is_checked_before_numpy_allocates(state, msg):
+    "The checked array's __setstate__ refuses, where NumPy would allocate, raise MemoryError or crash."
+    a = data._reconstruct(data._ARRAY_CLASS, (0,), b'b')
+    with pytest.raises(UnsafePickleError, match=msg): a.__setstate__(state)
+
+def test_object_array_pickle_is_refused_in_a_fresh_process():
+    "End to end, in a subprocess, because unpatched NumPy crashes (SIGSEGV) on this pickle."
+    a = np.empty(2, dtype=object)
+    raw = pickle.dumps(a, protocol=2).replace(b'K\x02\x85', b'J\x00\x00\x00\x08\x85')   # declare 2**27 elements, keep the 2-item list
+    code = ("import sys; from course_lib.data import safe_loads\n"
+            "try: safe_loads(sys.stdin.buffer.read())\nexcept ValueError as e: print('refused:', e)")
+    r = subprocess.run([sys.executable, '-c', code], input=raw, capture_output=True)
+    assert r.returncode == 0 and b'refused' in r.stdout and b'dtype' in r.stdout, (r.returncode, r.stdout, r.stderr[-500:])
+
+def test_safe_loads_returns_plain_arrays():
+    out = safe_loads(pickle.dumps((np.arange(3), [np.ones(2, np.float32)]), protocol=2))
+    assert type(out[0]) is np.ndarray and type(out[1][0]) is np.ndarray and out[0].tolist() == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- fuzz: the course-file reader returns a valid result or a ValueError, within bounded memory
+
+def course_pickle(protocol):
+    return pickle.dumps(make_splits((3, 2, 1), seed=protocol), protocol=protocol)
+
+def py2_pickle():
+    return gzip.decompress(py2_course_bytes(make_splits((2, 1, 1))))
+
+PICKLE_SEEDS = [course_pickle(2), course_pickle(4), course_pickle(5), py2_pickle(), pickle.dumps(np.arange(5), protocol=2)]
+
+@pytest.fixture(scope='module')
+def traced():
+    tracemalloc.start(); yield; tracemalloc.stop()
+
+@settings(max_examples=200)
+@given(st.one_of(file_bytes(PICKLE_SEEDS).map(lambda b: gzip.compress(b, mtime=0)), file_bytes([gzip.compress(PICKLE_SEEDS[0], mtime=0)])))
+def test_fuzz_load_course_file(traced, raw):
+    with tempfile.TemporaryDirectory() as d:
+        p = write(Path(d)/'f.pkl.gz', raw)
+        size = max(len(raw), len(gzip.decompress(raw)) if _gunzips(raw) else 0)
+        tracemalloc.reset_peak(); before = tracemalloc.get_traced_memory()[0]
+        try: out, err = load_course_file(p), None
+        except ValueError as e: out, err = None, e
+        peak = tracemalloc.get_traced_memory()[1] - before
+    assert peak <= 16 * size + 262144, (peak, size)      # 256 KiB covers zlib's window and the unpickler's own set-up
+    if err is not None: assert str(p) in str(err)
+    else:
+        for x, y in out: check_layout(x, y)
+
+def _gunzips(raw):
+    try: gzip.decompress(raw); return True
+    except Exception: return False
+
+@settings(max_examples=200)
+@given(file_bytes(PICKLE_SEEDS))
+def test_fuzz_safe_loads(traced, raw):
+    "Random and mutated pickles: a value or a ValueError (never another exception, a crash or a big allocation)."
+    tracemalloc.reset_peak(); before = tracemalloc.get_traced_memory()[0]
+    try: safe_loads(raw)
+    except ValueError: pass
+    assert tracemalloc.get_traced_memory()[1] - before <= 16 * len(raw) + 262144
+
+
+def genops_accepts(raw):
+    "The standard library's opcode walk: True if it reaches STOP with memo slots stored one at a time."
+    import pickletools
+    puts = 0
+    try:
+        for op, arg, _ in pickletools.genops(io.BytesIO(raw)):
+            if op.name in ('PUT', 'BINPUT', 'LONG_BINPUT') and arg > puts: return False
+            puts += op.name in ('PUT', 'BINPUT', 'LONG_BINPUT', 'MEMOIZE')
+        return True
+    except Exception: return False
+
+def walk_accepts(raw):
+    try: data._check_pickle_ops(raw); return True
+    except ValueError: return False
+
+picklable = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5) | st.binary(max_size=300),
+                         lambda kids: st.lists(kids, max_size=4) | st.tuples(kids, kids) | st.dictionaries(st.text(max_size=3), kids, max_size=3),
+                         max_leaves=12)
+
+@settings(max_examples=60)
+@given(picklable, st.integers(0, 5))
+def test_opcode_walk_accepts_every_real_pickle(obj, protocol):
+    "Oracle: pickletools.genops. Whatever pickle writes, the walk accepts, and every prefix of it, it refuses."
+    raw = pickle.dumps(obj, protocol=protocol)
+    assert genops_accepts(raw) and walk_accepts(raw)
+    assert not any(walk_accepts(raw[:i]) for i in range(0, len(raw), max(1, len(raw) // 25)))
+
+@settings(max_examples=200)
+@given(file_bytes(PICKLE_SEEDS))
+def test_opcode_walk_agrees_with_genops_on_mutated_pickles(raw):
+    "Where the standard library's walk accepts a damaged pickle, so does ours (ours only reads lengths, so it may accept more)."
+    if genops_accepts(raw): assert walk_accepts(raw)
+
+
+# ---------------------------------------------------------------- writers as strict as readers
+
+def test_save_course_file_refuses_what_the_reader_refuses(tmp_path):
+    (x, y), va, te = make_splits((4, 2, 2))
+    with pytest.raises(TypeError, match='train y.*integer'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 0.5), va, te)
+    with pytest.raises(ValueError, match='requires grad'): save_course_file(tmp_path/'f.pkl.gz', (torch.tensor(x, requires_grad=True), y), va, te)
+    with pytest.raises(TypeError, match='valid must be an \\(x, y\\) pair'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va[0], te)
+    with pytest.raises(TypeError, match='test x.*float'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va, (te[0].astype(np.int64), te[1]))
+    with pytest.raises(ValueError, match='0..9'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 10), va, te)
+    assert files_in(tmp_path) == []
+
+def test_save_course_file_takes_tensors_and_is_atomic(tmp_path, monkeypatch):
+    splits = make_splits((4, 2, 2))
+    p = save_course_file(tmp_path/'f.pkl.gz', *[(torch.from_numpy(x), torch.from_numpy(y)) for x, y in splits])
+    assert all(np.array_equal(x.numpy(), ex) for (x, _), (ex, _) in zip(load_course_file(p), splits))
+    before = p.read_bytes()
+    def boom(*args, **kwargs): raise OSError('disk full')
+    monkeypatch.setattr(data.pickle, 'dump', boom)
+    with pytest.raises(OSError, match='disk full'): save_course_file(p, *make_splits((5, 2, 2)))
+    assert p.read_bytes() == before and files_in(tmp_path) == ['f.pkl.gz']
+
+def test_save_course_file_is_reproducible(tmp_path):
+    a, b = (save_course_file(tmp_path/n, *GOOD_SPLITS).read_bytes() for n in ('a.pkl.gz', 'b.pkl.gz'))
+    assert a == b
+
+
 # ---------------------------------------------------------------- get_data's sources
 
 def test_explicit_path_and_env(tmp_path, monkeypatch, capsys):
@@ -258,14 +454,7 @@ def test_source_by_name(tmp_path):
     p = write(tmp_path/'m.pkl.gz', GOOD)
     assert len(get_data(p, source='sample')[0]) == 4000
 
-def test_cache_dir_follows_course_lib_home(monkeypatch, tmp_path):
-    monkeypatch.setenv('COURSE_LIB_HOME', str(tmp_path/'elsewhere'))
-    assert cache_file() == tmp_path/'elsewhere'/'data'/'mnist.pkl.gz'
-    monkeypatch.delenv('COURSE_LIB_HOME')
-    assert data_dir() == Path.home()/'.course_lib'/'data'
-
-
-# ---------------------------------------------------------------- downloads (local server only)
+# ---------------------------------------------------------------- get_data's download source (local server only)
 
 def test_download_then_cache_without_network(mnist_at, capsys):
     first = get_data(download=True)
@@ -282,158 +471,31 @@ def test_download_env_flag(mnist_at, monkeypatch):
     assert len(get_data()[0]) == 60 and len(Handler.hits) == 1
 
 def test_download_by_published_md5_prints_sha256(mnist_at, monkeypatch, capsys):
-    monkeypatch.setattr(data, 'MNIST_SHA256', None)
-    monkeypatch.setattr(data, 'MNIST_MD5', hashlib.md5(GOOD).hexdigest())
+    monkeypatch.setattr(dl, 'MNIST_SHA256', None)
+    monkeypatch.setattr(dl, 'MNIST_MD5', hashlib.md5(GOOD).hexdigest())
     get_data(download=True)
     assert sha256(GOOD) in capsys.readouterr().out
 
 def test_wrong_digest_leaves_nothing(mnist_at, monkeypatch):
-    monkeypatch.setattr(data, 'MNIST_SHA256', '0' * 64)
+    monkeypatch.setattr(dl, 'MNIST_SHA256', '0' * 64)
     with pytest.raises(DownloadError) as e: get_data(download=True)
     msg = str(e.value)
-    assert data.MNIST_URL in msg and '0' * 64 in msg and sha256(GOOD) in msg and 'Nothing was saved' in msg
+    assert dl.MNIST_URL in msg and '0' * 64 in msg and sha256(GOOD) in msg and 'Nothing was saved' in msg
     assert files_in(data_dir()) == []
 
 def test_wrong_md5_leaves_nothing(mnist_at, monkeypatch):
-    monkeypatch.setattr(data, 'MNIST_SHA256', None)
+    monkeypatch.setattr(dl, 'MNIST_SHA256', None)
     with pytest.raises(DownloadError, match=hashlib.md5(GOOD).hexdigest()): get_data(download=True)
     assert files_in(data_dir()) == []
 
-def test_dropped_connection_leaves_nothing(server, tmp_path):
-    dest = tmp_path/'dl'/'m.pkl.gz'
-    with pytest.raises(DownloadError, match='cut short') as e:
-        download_file(server + '/drop/good.pkl.gz', dest, sha256=sha256(GOOD), progress=False)
-    assert server in str(e.value) and sha256(GOOD) in str(e.value)
-    assert files_in(tmp_path/'dl') == []
-
-def test_http_error_leaves_nothing(server, tmp_path):
-    with pytest.raises(DownloadError, match='404') as e:
-        download_file(server + '/missing.pkl.gz', tmp_path/'dl'/'m', sha256=sha256(GOOD), progress=False)
-    assert '/missing.pkl.gz' in str(e.value) and files_in(tmp_path/'dl') == []
-
-def test_unreachable_server_leaves_nothing(tmp_path):
-    import socket
-    s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()   # a closed local port
-    with pytest.raises(DownloadError): download_file(f'http://127.0.0.1:{port}/x', tmp_path/'dl'/'m', md5='0' * 32, progress=False)
-    assert files_in(tmp_path/'dl') == []
-
-def test_failed_download_keeps_existing_file(server, tmp_path):
-    dest = write(tmp_path/'dl'/'m.pkl.gz', b'old good copy')
-    with pytest.raises(DownloadError): download_file(server + '/drop/good.pkl.gz', dest, sha256=sha256(GOOD), progress=False)
-    assert dest.read_bytes() == b'old good copy' and files_in(tmp_path/'dl') == ['m.pkl.gz']
-    download_file(server + '/good.pkl.gz', dest, sha256=sha256(GOOD).upper(), progress=False)
-    assert dest.read_bytes() == GOOD and files_in(tmp_path/'dl') == ['m.pkl.gz']
-
-def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
-    def boom(*args, **kwargs): raise KeyboardInterrupt
-    monkeypatch.setattr(data, '_stream_to', boom)
-    with pytest.raises(KeyboardInterrupt): download_file(server + '/good.pkl.gz', tmp_path/'dl'/'m', sha256=sha256(GOOD))
-    assert files_in(tmp_path/'dl') == []
-
-def test_download_file_refuses_bad_requests(tmp_path):
-    with pytest.raises(ValueError, match='digest'): download_file('http://127.0.0.1:1/x', tmp_path/'m')
-    with pytest.raises(ValueError, match='http'): download_file((tmp_path/'m').as_uri(), tmp_path/'n', sha256='0' * 64)
-    assert files_in(tmp_path) == []
+def test_a_downloaded_file_is_still_read_safely(mnist_at, monkeypatch, tmp_path):
+    "A file that passes its digest check is still unpickled with the restricted unpickler."
+    marker = tmp_path/'pwned'
+    evil = gzip.compress(pickle.dumps(RunsShell(marker), protocol=2))
+    with serve({'/evil.pkl.gz': evil}) as url:
+        monkeypatch.setattr(dl, 'MNIST_URL', url + '/evil.pkl.gz')
+        monkeypatch.setattr(dl, 'MNIST_SHA256', sha256(evil))
+        with pytest.raises(UnsafePickleError): get_data(download=True)
+    assert not marker.exists()
 
 
-# ---------------------------------------------------------------- IDX files and Fashion-MNIST
-
-IDX_TYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
-
-@settings(max_examples=40)
-@given(st.sampled_from(IDX_TYPES).flatmap(lambda t: hnp.arrays(t, hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5))),
-       st.booleans())
-def test_idx_round_trip(arr, gz):
-    with tempfile.TemporaryDirectory() as d:
-        p = write_idx(Path(d)/('a.idx.gz' if gz else 'a.idx'), arr)
-        assert (p.read_bytes()[:2] == b'\x1f\x8b') == gz
-        t = read_idx(p)
-    assert tuple(t.shape) == arr.shape and t.numpy().dtype == arr.dtype
-    assert t.numpy().tobytes() == arr.tobytes()
-
-def test_idx_known_bytes(tmp_path):
-    "The layout from the MNIST page: magic 00 00 08 03, big-endian dims, then the bytes."
-    raw = bytes([0, 0, 8, 3]) + struct.pack('>3I', 2, 2, 3) + bytes(range(12))
-    t = read_idx(write(tmp_path/'x', raw))
-    assert t.dtype == torch.uint8 and t.tolist() == np.arange(12).reshape(2, 2, 3).tolist()
-    raw = bytes([0, 0, 0x0C, 1]) + struct.pack('>I', 2) + struct.pack('>2i', -5, 70000)
-    assert read_idx(write(tmp_path/'y', raw)).tolist() == [-5, 70000]
-    assert write_idx(tmp_path/'z', t).read_bytes() == bytes([0, 0, 8, 3]) + struct.pack('>3I', 2, 2, 3) + bytes(range(12))
-
-@pytest.mark.parametrize('raw,msg', [
-    (b'\x08\x03\x00\x00' + bytes(16), 'magic'),                                 # bytes in the wrong order
-    (bytes([0, 0, 0x07, 1]) + struct.pack('>I', 1) + b'\0', 'magic'),           # unknown type
-    (bytes([0, 0, 8, 0]), 'magic'),                                             # no dimensions
-    (b'', 'magic'),
-    (bytes([0, 0, 8, 3]) + struct.pack('>2I', 2, 2), 'header'),                 # header cut short
-    (bytes([0, 0, 8, 2]) + struct.pack('>2I', 2, 3) + bytes(5), '5'),           # data cut short
-    (bytes([0, 0, 8, 1]) + struct.pack('>I', 2) + bytes(3), '3'),               # trailing bytes
-    (bytes([0, 0, 0x0D, 1]) + struct.pack('>I', 2) + bytes(6), '8'),            # float32 needs 8 bytes
-])
-def test_idx_bad_files(tmp_path, raw, msg):
-    for name, content in (('bad', raw), ('bad.gz', gzip.compress(raw))):
-        with pytest.raises(ValueError, match=msg) as e: read_idx(write(tmp_path/name, content))
-        assert name in str(e.value)
-
-def test_idx_truncated_gzip(tmp_path):
-    raw = gzip.compress(bytes([0, 0, 8, 1]) + struct.pack('>I', 1000) + os.urandom(1000))
-    with pytest.raises(ValueError, match='gzip'): read_idx(write(tmp_path/'t.gz', raw[:-20]))
-
-def test_write_idx_rejects_unsupported(tmp_path):
-    with pytest.raises(TypeError, match='int64'): write_idx(tmp_path/'a', np.zeros(3, np.int64))
-    with pytest.raises(ValueError, match='dimensions'): write_idx(tmp_path/'a', np.zeros((), np.uint8))
-
-def make_fashion_folder(folder, n_train=30, n_test=10, seed=0, gz=(True, False, True, False)):
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {'train-images-idx3-ubyte': rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-              'train-labels-idx1-ubyte': (np.arange(n_train) % 10).astype(np.uint8),
-              't10k-images-idx3-ubyte': rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-              't10k-labels-idx1-ubyte': (np.arange(n_test) % 10).astype(np.uint8)}
-    for (stem, a), z in zip(arrays.items(), gz): write_idx(folder/(stem + ('.gz' if z else '')), a)
-    return arrays
-
-def test_fashion_mnist_from_generated_folder(tmp_path, capsys):
-    arrays = make_fashion_folder(tmp_path/'f')
-    x, y, xv, yv = get_fashion_mnist(tmp_path/'f')
-    check_layout(x, y); check_layout(xv, yv)
-    assert (len(x), len(xv)) == (30, 10)
-    assert np.array_equal((x * 255).round().to(torch.uint8).numpy(), arrays['train-images-idx3-ubyte'].reshape(30, 784))
-    assert y.tolist() == arrays['train-labels-idx1-ubyte'].tolist()
-    assert 'Fashion-MNIST' in capsys.readouterr().out
-
-def test_fashion_mnist_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, 'FASHION_MNIST_DIR', tmp_path/'not-installed')
-    with pytest.raises(FileNotFoundError, match='dataset-fashion-mnist') as e: get_fashion_mnist()
-    assert 'not-installed' in str(e.value)
-    arrays = make_fashion_folder(tmp_path/'f')
-    (tmp_path/'f'/'t10k-labels-idx1-ubyte').unlink()
-    with pytest.raises(FileNotFoundError, match='t10k-labels'): get_fashion_mnist(tmp_path/'f')
-    write_idx(tmp_path/'f'/'t10k-labels-idx1-ubyte', np.full(10, 12, np.uint8))
-    with pytest.raises(ValueError, match='0..9'): get_fashion_mnist(tmp_path/'f')
-    write_idx(tmp_path/'f'/'t10k-labels-idx1-ubyte', np.zeros(9, np.uint8))
-    with pytest.raises(ValueError, match='labels.*match the 10 images'): get_fashion_mnist(tmp_path/'f')
-    write_idx(tmp_path/'f'/'t10k-labels-idx1-ubyte', np.zeros(10, np.uint8))
-    write_idx(tmp_path/'f'/'t10k-images-idx3-ubyte.gz', np.zeros((10, 27, 28), np.uint8))
-    with pytest.raises(ValueError, match='28, 28'): get_fashion_mnist(tmp_path/'f')
-
-@pytest.mark.skipif(not Path('/usr/share/datasets/fashion-mnist').is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
-def test_real_fashion_mnist():
-    x, y, xv, yv = get_fashion_mnist()
-    check_layout(x, y); check_layout(xv, yv)
-    assert (tuple(x.shape), tuple(xv.shape)) == ((60000, 784), (10000, 784))
-    assert torch.bincount(y).tolist() == [6000] * 10 and torch.bincount(yv).tolist() == [1000] * 10
-
-
-# ---------------------------------------------------------------- project-wide rule
-
-def test_no_torch_load_without_weights_only():
-    "Anywhere in the package, torch.load must be called with weights_only=True."
-    offenders = []
-    for f in Path(course_lib.__file__).parent.glob('*.py'):
-        for node in ast.walk(ast.parse(f.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == 'load'
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == 'torch'):
-                ok = any(k.arg == 'weights_only' and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords)
-                if not ok: offenders.append(f'{f.name}:{node.lineno}')
-    assert offenders == []
