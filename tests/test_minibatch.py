@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from course_lib.matmul import near
 from course_lib.minibatch import (logsumexp, log_softmax, nll, cross_entropy, accuracy, DummyModule, Optimizer,
-                                  Dataset, Sampler, collate, DataLoader, fit, get_dls, get_model)
+                                  Dataset, Sampler, collate, DataLoader, fit, get_dls, get_mlp_opt, mlp)
 
 # ---------------------------------------------------------------- losses
 
@@ -234,7 +234,7 @@ def test_dataloader_attributes_and_torch_interop():
     assert len(theirs) == 3
     for (xa, ya), (xt, yt) in zip(dl, theirs): assert torch.equal(xa, xt) and torch.equal(ya, yt)
 
-# ---------------------------------------------------------------- get_dls, get_model, fit
+# ---------------------------------------------------------------- get_dls, get_mlp_opt, fit
 
 def blobs(n, seed):
     "Three well separated clusters in 4-D, labels = cluster."
@@ -251,8 +251,12 @@ def test_get_dls():
     assert len(tdl) == 7 and len(vdl) == 2
     assert torch.equal(torch.cat([yb for _, yb in vdl]), va.y)
 
-def test_get_model():
-    model, opt = get_model(4, 8, 3, lr=0.1)
+def test_mlp_and_get_mlp_opt():
+    net = mlp(4, 8, 3)
+    assert [type(l) for l in net] == [nn.Linear, nn.ReLU, nn.Linear]
+    assert [tuple(p.shape) for p in net.parameters()] == [(8, 4), (8,), (3, 8), (3,)]
+    assert [tuple(p.shape) for p in mlp().parameters()] == [(50, 784), (50,), (10, 50), (10,)]
+    model, opt = get_mlp_opt(4, 8, 3, lr=0.1)
     assert isinstance(model, nn.Sequential) and [type(l) for l in model] == [nn.Linear, nn.ReLU, nn.Linear]
     assert model(torch.zeros(2, 4)).shape == (2, 3)
     assert isinstance(opt, Optimizer) and opt.lr == 0.1 and len(opt.params) == 4
@@ -260,7 +264,7 @@ def test_get_model():
 def test_fit_trains_and_reports(capsys):
     torch.manual_seed(0)
     tdl, vdl = get_dls(blobs(300, 0), blobs(101, 1), 32, generator=torch.Generator().manual_seed(0))
-    model, opt = get_model(4, 16, 3, lr=0.1)
+    model, opt = get_mlp_opt(4, 16, 3, lr=0.1)
     hist = fit(3, model, cross_entropy, opt, tdl, vdl)
     assert len(hist) == 3 and all(isinstance(l, float) and isinstance(a, float) for l, a in hist)
     assert hist[-1][0] < hist[0][0] and hist[-1][1] > 0.9
@@ -271,7 +275,7 @@ def test_fit_weights_batches_by_size():
     "The reported metrics are per-sample means, even though the last validation batch is short."
     torch.manual_seed(0)
     va = blobs(21, 1)
-    model, opt = get_model(4, 8, 3, lr=0.)
+    model, opt = get_mlp_opt(4, 8, 3, lr=0.)
     tdl = DataLoader(va, Sampler(va, 5))
     vdl = DataLoader(va, Sampler(va, 8))   # batches of 8, 8, 5
     (loss, acc), = fit(1, model, cross_entropy, opt, tdl, vdl, verbose=False)
@@ -289,5 +293,5 @@ def test_fit_works_with_dummy_module_and_torch_pieces():
     assert len(hist) == 2
 
 def test_fit_rejects_empty_validation():
-    model, opt = get_model(4, 8, 3)
+    model, opt = get_mlp_opt(4, 8, 3)
     with pytest.raises(ValueError, match='valid_dl'): fit(1, model, cross_entropy, opt, [], [], verbose=False)
