@@ -10,6 +10,10 @@ the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same s
 * `Runner + AvgStatsCallback` -- `course_lib.callbacks.Runner(cb_funcs=[partial(AvgStatsCallback, accuracy)])` over
   course_lib's `DataLoader`s (`get_dls`): the issue's target is <= 1.10x the hand loop at bs = 64.
 * `Runner, no stats` -- the Runner with only its built-in `TrainEvalCallback` (no metrics at all).
+* `Runner + ProgressCallback (rows)` / `(bars)` -- `Runner + AvgStatsCallback` plus `course_lib.cnn.ProgressCallback`,
+  with plain table rows only (`bars=False`, what a log or CI gets) and with fastprogress's console bars forced on
+  (`bars=True`, their output sent to a `StringIO`): the issue's target is <= 1.05x `Runner + AvgStatsCallback` at bs 64,
+  printed below each table as a per-repeat median ratio.
 * optional peers, when importable: `ignite` (pytorch-ignite's `create_supervised_trainer`/`_evaluator` with
   `Loss` and `Accuracy` metrics on both passes) and `lightning` (PyTorch Lightning's `Trainer` with logger, progress
   bar, checkpointing and model summary off, `num_sanity_val_steps=0` so that it validates once like the others,
@@ -24,7 +28,7 @@ its ratio is the noise floor.
     python bench/runner.py            # 15 repeats at bs 64 and 512
     python bench/runner.py --quick    # 3 repeats: a smoke run, not a measurement
 """
-import argparse, logging, os, platform, sys, warnings
+import argparse, contextlib, io, logging, os, platform, statistics, sys, warnings
 from functools import partial
 from pathlib import Path
 
@@ -36,6 +40,7 @@ from train_loop import CLOCKS, compare, hand_loop_epoch, make_data, make_model_a
 
 from course_lib.callbacks import AvgStatsCallback, DataBunch, Learner, Runner             # noqa: E402
 from course_lib.minibatch import Dataset, accuracy, get_dls                                # noqa: E402
+from course_lib.cnn import ProgressCallback                                                # noqa: E402
 
 
 def hand_loop_with_train_stats(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
@@ -146,7 +151,27 @@ def candidates_for(data, bs, lr=0.1, seed=0, use_peers=()):
              'Runner, no stats': partial(runner, stats=False)}
     if 'ignite' in use_peers: cands['ignite'] = peer(ignite_epoch)
     if 'lightning' in use_peers: cands['lightning'] = peer(lightning_epoch)
+
+    def runner_progress(bars):
+        model, opt = make_model_and_opt(lr, seed)
+        data = DataBunch(*get_dls(train_ds, valid_ds, bs, generator=gen()), c=10)
+        run = Runner(cb_funcs=[partial(AvgStatsCallback, accuracy), partial(ProgressCallback, bars=bars)])
+        run.logger = lambda line: None
+        with contextlib.redirect_stdout(io.StringIO()): run.fit(1, Learner(model, opt, F.cross_entropy, data))
+        return tuple(run.avg_stats.valid_stats.avg_stats)
+
+    cands['Runner + ProgressCallback (rows)'] = partial(runner_progress, False)
+    cands['Runner + ProgressCallback (bars)'] = partial(runner_progress, True)
     return cands
+
+
+def progress_ratios(res, base='Runner + AvgStatsCallback'):
+    "Per-repeat median ratios of the ProgressCallback rows to `base`, and of the A/A row to the hand loop."
+    med = lambda a, b: statistics.median(ta / tb for ta, tb in zip(res[a]['times'], res[b]['times']))
+    rows = [k for k in res if k.startswith('Runner + ProgressCallback')]
+    aa = next(k for k in res if k.endswith('(A/A)'))
+    return ', '.join(f'{k} / {base}: {med(k, base):.3f}x' for k in rows) + f'; A/A: {med(aa, aa[:-6]):.3f}x'
+
 
 
 def main():
@@ -178,8 +203,9 @@ def main():
             r = fn()
             if name in found: torch.set_num_threads(1)          # in case a peer changed it
             print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = {tuple(round(float(v), 4) for v in r) if r else "-"}')
-        compare(cands, repeats=repeats, warmup=0, clock=a.clock,
-                title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples), ratios to the hand loop')
+        res = compare(cands, repeats=repeats, warmup=0, clock=a.clock,
+                      title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples), ratios to the hand loop')
+        print(f'\nProgressCallback cost: {progress_ratios(res)}')
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from .callbacks import *
 from .anneal import *
 from .foundations import *
 from .experiments import *
+from .cnn import *
 from .batchnorm import *
 
 # Cell
@@ -22,7 +23,8 @@ import course_lib.callbacks as _callbacks
 import course_lib.anneal as _anneal
 import course_lib.foundations as _foundations
 import course_lib.experiments as _experiments
+import course_lib.cnn as _cnn
 import course_lib.batchnorm as _batchnorm
 
 # Cell
-__all__.extend(n for m in (_data, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _experiments, _batchnorm,) for n in m.__all__)
+__all__.extend(n for m in (_data, _matmul, _init, _minibatch, _callbacks, _anneal, _foundations, _experiments, _cnn, _batchnorm,) for n in m.__all__)
