@@ -317,3 +317,45 @@ def test_fuse_bn_folds_every_pair_and_keeps_outputs(bn):
 def test_fuse_bn_refuses_a_model_with_nothing_to_fold():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), BatchNorm(4))
     with pytest.raises(ValueError, match='nothing to fold'): fuse_bn(model)
+
+
+# --- conv_layer and the CNN built from it ---------------------------------------------
+
+from functools import partial
+from course_lib.batchnorm import conv_layer
+from course_lib.cnn import GeneralRelu, get_cnn_model, init_cnn
+
+
+def test_conv_layer_with_bn_has_no_conv_bias_and_ends_with_the_norm():
+    m = conv_layer(3, 8, leak=0.1, sub=0.4, maxv=6.)
+    conv, act, bn = m
+    assert isinstance(conv, nn.Conv2d) and conv.bias is None
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding) == (3, 8, (3, 3), (2, 2), (1, 1))
+    assert isinstance(act, GeneralRelu) and (act.leak, act.sub, act.maxv) == (0.1, 0.4, 6.)
+    assert isinstance(bn, BatchNorm) and bn.nf == 8
+    assert m(torch.randn(4, 3, 9, 9)).shape == (4, 8, 5, 5)
+
+
+def test_conv_layer_without_bn_keeps_the_bias_and_has_no_norm():
+    m = conv_layer(3, 8, ks=5, stride=1, bn=False)
+    assert len(m) == 2 and m[0].bias is not None and m[0].padding == (2, 2)
+    assert m(torch.randn(2, 3, 7, 7)).shape == (2, 8, 7, 7)
+
+
+@pytest.mark.parametrize('norm, cls', [(BatchNorm, BatchNorm), (LayerNorm, LayerNorm), (InstanceNorm, InstanceNorm),
+                                       (partial(GroupNorm, 4), GroupNorm), (RunningBatchNorm, RunningBatchNorm)])
+def test_conv_layer_norms_build_a_cnn_that_trains_a_step(norm, cls):
+    data = type('D', (), {'c': 10})()
+    torch.manual_seed(0)
+    model = init_cnn(get_cnn_model(data, [8, 16, 32, 32], conv_layer, norm=norm))
+    assert sum(isinstance(m, cls) for m in model.modules()) == 4
+    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = F.cross_entropy(model(x), y)
+    before.backward(); opt.step()
+    assert torch.isfinite(before) and all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_layernorm_with_nf_checks_the_channels():
+    assert LayerNorm(4)(torch.randn(2, 4, 3, 3)).shape == (2, 4, 3, 3)
+    with pytest.raises(ValueError, match='4 channels'): LayerNorm(4)(torch.randn(2, 3, 3, 3))

@@ -41,3 +41,14 @@ CASES = [
     Bad('fuse-bn-nothing-to-fold', lambda: fuse_bn(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), BatchNorm(4))),
         ValueError, ('model', 'Sequential', 'nothing to fold')),
 ]
+
+from course_lib.batchnorm import conv_layer
+
+CASES += [
+    Bad('conv-layer-ni-zero', lambda: conv_layer(0, 8), ValueError, ('ni', '0')),
+    Bad('conv-layer-ks-zero', lambda: conv_layer(1, 8, ks=0), ValueError, ('ks', '0')),
+    Bad('conv-layer-stride-float', lambda: conv_layer(1, 8, stride=1.5), TypeError, ('stride', '1.5')),
+    Bad('conv-layer-norm-not-callable', lambda: conv_layer(1, 8, norm='batch'), TypeError, ('norm', "'batch'")),
+    Bad('ln-nf-zero', lambda: LayerNorm(0), ValueError, ('nf', '0')),
+    Bad('ln-wrong-channels', lambda: LayerNorm(4)(x4(2, 3, 5, 5)), ValueError, ('x', '4 channels', '(2, 3, 5, 5)')),
+]
