@@ -59,7 +59,7 @@ class BatchNorm(nn.Module):
     def forward(self, x):
         _check_input(x, self.nf)
         m, v = self.update_stats(x) if self.training else (self.means, self.vars)
-        return (x - m) / (v + self.eps).sqrt() * self.mults + self.adds
+        return (x - m) * (self.mults / (v + self.eps).sqrt()) + self.adds     # one division per channel, not per value
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
@@ -67,7 +67,7 @@ class BatchNorm(nn.Module):
 def _normalize(x, dims, eps):
     "`x` shifted and scaled to mean 0 and variance 1 over `dims` (biased variance, `eps` added to it)."
     m, v = _mean_var(x, dims)
-    return (x - m) / (v + eps).sqrt()
+    return (x - m) * (v + eps).rsqrt()
 
 def _check_groups(num_groups, nf):
     "`num_groups` if it is a positive int that divides `nf`."
@@ -155,7 +155,7 @@ class RunningBatchNorm(nn.Module):
         sqrs = self.sqrs.lerp((x * x).sum((0, 2, 3), keepdim=True), mom1)
         with torch.no_grad():
             self.sums.copy_(sums); self.sqrs.copy_(sqrs)
-            self.count.lerp_(self.count.new_tensor(x.numel() / self.nf), mom1)
+            self.count.mul_(1 - mom1).add_(mom1 * x.numel() / self.nf)     # count.lerp_(values per channel, mom1)
             self.batch += x.shape[0]
         return sums, sqrs
 
@@ -163,12 +163,13 @@ class RunningBatchNorm(nn.Module):
         "Per-channel means and variances from running `sums` and `sqrs` (debiased by dividing by the running count)."
         c = self.count.clamp_min(1e-12)
         means = sums / c
-        return means, (sqrs / c - means * means).clamp_min(0.01 if self.batch < 20 else 0.)
+        floor = torch.where(self.batch < 20, 0.01, 0.)      # a tensor, so that no step waits for the GPU to answer `batch < 20`
+        return means, torch.maximum(sqrs / c - means * means, floor)
 
     def forward(self, x):
         _check_input(x, self.nf)
         means, vars = self.stats(*(self.update_stats(x) if self.training else (self.sums, self.sqrs)))
-        return (x - means) / (vars + self.eps).sqrt() * self.mults + self.adds
+        return (x - means) * (self.mults / (vars + self.eps).sqrt()) + self.adds
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
