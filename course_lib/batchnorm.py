@@ -59,7 +59,9 @@ class BatchNorm(nn.Module):
     def forward(self, x):
         _check_input(x, self.nf)
         m, v = self.update_stats(x) if self.training else (self.means, self.vars)
-        return (x - m) * (self.mults / (v + self.eps).sqrt()) + self.adds     # one division per channel, not per value
+        scale = self.mults / (v + self.eps).sqrt()      # (x - m) / sqrt(v + eps) * mults + adds, one division per channel
+        if self.training: return torch.addcmul(self.adds, x - m, scale)
+        return torch.addcmul(self.adds - m * scale, x, scale)     # fixed statistics: x * scale + shift, in one pass
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
@@ -169,7 +171,9 @@ class RunningBatchNorm(nn.Module):
     def forward(self, x):
         _check_input(x, self.nf)
         means, vars = self.stats(*(self.update_stats(x) if self.training else (self.sums, self.sqrs)))
-        return (x - means) * (self.mults / (vars + self.eps).sqrt()) + self.adds
+        scale = self.mults / (vars + self.eps).sqrt()
+        if self.training: return torch.addcmul(self.adds, x - means, scale)
+        return torch.addcmul(self.adds - means * scale, x, scale)
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
