@@ -15,9 +15,15 @@ from .callbacks import Callback, Learner, get_model
 from .checks import check_callable, check_int, check_number, check_same_len, check_type
 
 # Cell
+def _model_and_opt(made):
+    "What a model function returned, if it is a `(model, opt)` pair, or a clear error."
+    if not (isinstance(made, (tuple, list)) and len(made) == 2):
+        raise TypeError(f"model_func must return (model, opt), got {type(made).__name__}")
+    return made
+
 def create_learner(model_func, loss_func, data):
     "A `Learner` for `data`, with the model and optimizer that `model_func(data)` returns."
-    return Learner(*check_callable('model_func', model_func)(data), check_callable('loss_func', loss_func), data)
+    return Learner(*_model_and_opt(check_callable('model_func', model_func)(data)), check_callable('loss_func', loss_func), data)
 
 # Cell
 def get_model_func(lr=0.5):

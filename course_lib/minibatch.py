@@ -4,14 +4,86 @@ __all__ = ['mlp', 'logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'accuracy'
            'Sampler', 'collate', 'DataLoader', 'fit', 'get_dls', 'get_mlp_opt']
 
 # Cell
-import operator
 import torch
 import torch.utils.data
 from torch import nn
+from .checks import check_int, check_number, check_type, check_tensor, check_same_len, check_callable
+
+# Cell
+# Argument checks for this lesson's functions: each raises a ValueError or TypeError that names the argument.
+def _check_logits(fname, x, name='x'):
+    "`x` must be a floating-point tensor with a non-empty last dimension (the classes)."
+    check_tensor(f"{fname}: {name}", x, floating=True)
+    if x.ndim == 0 or x.shape[-1] == 0: raise ValueError(f"{fname}: {name} must have a non-empty last dimension (the classes), got shape {tuple(x.shape)}")
+
+def _check_class_targets(fname, pred, targ, names=('input', 'target'), check_range=True):
+    "`pred` must be (n, c) scores and `targ` n > 0 integer class indices (in [0, c) when `check_range`): no broadcasting, no one-hot."
+    p, t = names
+    check_tensor(f"{fname}: {p}", pred, ndim=2); check_tensor(f"{fname}: {t}", targ)
+    if targ.ndim == 2 and targ.shape == pred.shape:
+        raise ValueError(f"{fname}: {t} of shape {tuple(targ.shape)} looks one-hot; pass one class index per row instead, e.g. {t}.argmax(1)")
+    if targ.ndim != 1 or len(targ) != len(pred):
+        raise ValueError(f"{fname}: {t} must be 1-D with one class index per row of {p}; got {p} of shape {tuple(pred.shape)} and {t} of shape {tuple(targ.shape)}")
+    if targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool:
+        raise TypeError(f"{fname}: {t} must hold integer class indices, got dtype {targ.dtype}")
+    if len(targ) == 0: raise ValueError(f"{fname}: {p} and {t} are an empty batch (shape {tuple(pred.shape)}): a mean over no samples is undefined")
+    if check_range and (targ.min() < 0 or targ.max() >= pred.shape[1]):
+        raise ValueError(f"{fname}: {t} out of range: class indices must lie in [0, {pred.shape[1] - 1}] for {pred.shape[1]} classes, got min {int(targ.min())} and max {int(targ.max())}")
+
+def _check_sizes(fname, **sizes):
+    "Each layer size must be an int >= 1."
+    for k, v in sizes.items(): check_int(f"{fname}: {k}", v, min=1)
+
+def _check_params(params):
+    "`params` as a non-empty list of tensors; a single tensor is refused, since iterating it would give its rows."
+    if isinstance(params, torch.Tensor): raise TypeError(f"params must be an iterable of tensors such as model.parameters(), got a single tensor of shape {tuple(params.shape)}: wrap it in a list, [t]")
+    if not hasattr(params, '__iter__'): raise TypeError(f"params must be an iterable of tensors such as model.parameters(), got {type(params).__name__} {params!r}")
+    ps = list(params)
+    if not ps: raise ValueError("params is empty: the optimizer would have nothing to update (did the model register its layers?)")
+    for i, p in enumerate(ps): check_type(f"params[{i}]", p, torch.Tensor)
+    return ps
+
+def _check_seq(name, v):
+    "`v` as something with a length and indexing: a Python list or tuple becomes a tensor, so that batches can be fetched in one go."
+    if isinstance(v, (list, tuple)):
+        try: return torch.as_tensor(v)
+        except (TypeError, ValueError, RuntimeError) as e: raise ValueError(f"{name}: could not turn the {type(v).__name__} into a tensor ({e}); pass a tensor") from None
+    if not (hasattr(v, '__len__') and hasattr(v, '__getitem__')): raise TypeError(f"{name} must be a tensor or a sequence (with len and indexing), got {type(v).__name__} {v!r}")
+    return v
+
+def _check_len(name, ds):
+    "`len(ds)`, or a TypeError naming `name` when `ds` has no length."
+    if not hasattr(ds, '__len__'): raise TypeError(f"{name} must be a dataset with a length, got {type(ds).__name__} {ds!r}")
+    return len(ds)
+
+def _check_sampler(ds, sampler):
+    "`sampler` must yield batches of indices into `ds` (a `Sampler(ds, bs)`), not be a batch size."
+    if isinstance(sampler, int) or not hasattr(sampler, '__iter__'):
+        raise TypeError(f"sampler must yield batches of indices: pass a Sampler(ds, bs), not {type(sampler).__name__} {sampler!r}")
+    if isinstance(sampler, Sampler) and sampler.n != len(ds):
+        raise ValueError(f"sampler was built for a dataset of {sampler.n} samples but ds has {len(ds)}: build it with Sampler(ds, bs)")
+
+def _check_samples(batch):
+    "A non-empty list of `(x, y)` pairs."
+    if len(batch) == 0: raise ValueError("collate: batch is empty; there is nothing to stack")
+    for i, s in enumerate(batch):
+        if not (isinstance(s, (tuple, list)) and len(s) == 2): raise ValueError(f"collate: batch[{i}] must be an (x, y) pair, got {type(s).__name__} {s!r:.60}")
+
+def _check_same_shapes(name, ts):
+    "All tensors in `ts` (the samples' x or y) must have one shape, or they cannot be stacked into a batch."
+    shapes = sorted({tuple(t.shape) for t in ts})
+    if len(shapes) > 1: raise ValueError(f"collate: the samples' {name} have different shapes {shapes[:4]}: pad or crop them to one shape, or pass a collate_fn that does")
+
+def _check_fit_args(epochs, model, loss_func, opt):
+    "`epochs` as an int >= 0 (the rule `Runner.fit` uses), and callables where `fit` calls them."
+    check_callable('model', model); check_callable('loss_func', loss_func)
+    for m in ('step', 'zero_grad'): check_callable(f"opt.{m}", getattr(opt, m, None), 'opt must be an optimizer with step() and zero_grad()')
+    return check_int('epochs', epochs, min=0)
 
 # Cell
 def mlp(n_in=784, nh=50, n_out=10):
     "The lessons' two-layer network: `Linear(n_in, nh)`, `ReLU`, `Linear(nh, n_out)`."
+    _check_sizes('mlp', n_in=n_in, nh=nh, n_out=n_out)
     return nn.Sequential(nn.Linear(n_in, nh), nn.ReLU(), nn.Linear(nh, n_out))
 
 # Cell
@@ -23,48 +95,40 @@ def _row_max(x):
 # Cell
 def logsumexp(x):
     "`log(sum(exp(x)))` over the last dimension, with the row maximum factored out so that nothing overflows."
+    _check_logits('logsumexp', x)
     a = _row_max(x)
     return (a + (x - a).exp().sum(-1, keepdim=True).log()).squeeze(-1)
 
 # Cell
 def log_softmax(x):
     "Log of the softmax over the last dimension: shift each row so its maximum is 0, then subtract `logsumexp`."
+    _check_logits('log_softmax', x)
     z = x - _row_max(x)
     return z - logsumexp(z).unsqueeze(-1)
 
 # Cell
-def _check_targets(input, target, name):
-    "Raise a clear error unless `target` holds one valid class index per row of the 2-D `input`."
-    if input.ndim != 2: raise ValueError(f"{name}: input must be 2-D (batch, classes), got shape {tuple(input.shape)}")
-    if target.ndim != 1 or len(target) != len(input):
-        raise ValueError(f"{name}: target must be 1-D with one label per row of input; input shape {tuple(input.shape)}, target shape {tuple(target.shape)}")
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise TypeError(f"{name}: target must hold integer class indices, got dtype {target.dtype}")
-    if len(target) and (target.min() < 0 or target.max() >= input.shape[1]):
-        raise ValueError(f"{name}: target out of range: class indices must lie in [0, {input.shape[1] - 1}] for {input.shape[1]} classes, "
-                         f"got min {int(target.min())} and max {int(target.max())}")
-
-# Cell
 def nll(input, target):
     "Negative log likelihood: the mean over rows of `-input[i, target[i]]`, where `input` holds log-probabilities."
-    _check_targets(input, target, 'nll')
+    _check_class_targets('nll', input, target)
     return -input[torch.arange(len(target)), target].mean()
 
 # Cell
 def cross_entropy(input, target):
     "Cross entropy of logits `input` against class indices `target`: `nll(log_softmax(input), target)`."
+    _check_logits('cross_entropy', input, 'input')
     return nll(log_softmax(input), target)
 
 # Cell
 def accuracy(out, yb):
     "Fraction of rows of `out` whose largest entry sits at the index given by `yb`."
-    if len(out) != len(yb): raise ValueError(f"accuracy: out has {len(out)} rows but yb has {len(yb)} labels")
+    _check_class_targets('accuracy', out, yb, names=('out', 'yb'), check_range=False)
     return (out.argmax(-1) == yb).float().mean()
 
 # Cell
 class DummyModule():
     "A two-layer model that records its sub-modules as they are assigned, the way `nn.Module` does."
     def __init__(self, n_in=784, nh=50, n_out=10):
+        _check_sizes('DummyModule', n_in=n_in, nh=nh, n_out=n_out)
         self._modules = {}
         self.l1 = nn.Linear(n_in, nh)
         self.l2 = nn.Linear(nh, n_out)
@@ -84,9 +148,7 @@ class DummyModule():
 # Cell
 class Optimizer():
     "Plain stochastic gradient descent: `step` subtracts `lr` times the gradient from each parameter."
-    def __init__(self, params, lr=0.5):
-        self.params, self.lr = list(params), lr
-        if not self.params: raise ValueError("Optimizer: got an empty list of parameters")
+    def __init__(self, params, lr=0.5): self.params, self.lr = _check_params(params), check_number('lr', lr, min=0)
 
     def step(self):
         "Move every parameter that has a gradient by `-lr * grad`."
@@ -102,8 +164,8 @@ class Optimizer():
 class Dataset():
     "Inputs `x` paired with targets `y`; `ds[i]` is `(x[i], y[i])` for an int, a slice or a tensor of indices."
     def __init__(self, x, y):
-        if len(x) != len(y): raise ValueError(f"Dataset: x and y must have the same length, got len(x)={len(x)} and len(y)={len(y)}")
-        self.x, self.y = x, y
+        self.x, self.y = _check_seq('x', x), _check_seq('y', y)
+        check_same_len('x', self.x, 'y', self.y)
 
     def __len__(self): return len(self.x)
     def __getitem__(self, i): return self.x[i], self.y[i]
@@ -113,26 +175,27 @@ class Dataset():
 class Sampler():
     "Cuts the indices `0..len(ds)-1` (in order, or freshly shuffled each epoch) into 1-D tensors of at most `bs` indices."
     def __init__(self, ds, bs, shuffle=False, generator=None):
-        try: bs = operator.index(bs)
-        except TypeError: raise TypeError(f"Sampler: batch size bs must be an integer, got {bs!r}") from None
-        if bs < 1: raise ValueError(f"Sampler: batch size bs must be at least 1, got {bs}")
-        self.n, self.bs, self.shuffle, self.generator = len(ds), bs, shuffle, generator
+        self.n, self.bs = _check_len('ds', ds), check_int('bs', bs, min=1)
+        self.shuffle, self.generator = check_type('shuffle', shuffle, bool), check_type('generator', generator, (torch.Generator, type(None)))
 
     def __len__(self): return (self.n - 1) // self.bs + 1
 
     def __iter__(self):
         if self.n == 0: return
         idxs = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
-        yield from idxs.split(self.bs)
+        yield from idxs.split(min(self.bs, self.n))
 
 # Cell
-def _stack(items): return torch.stack([torch.as_tensor(o) for o in items])
+def _stack(name, items):
+    ts = [torch.as_tensor(o) for o in items]
+    _check_same_shapes(name, ts)
+    return torch.stack(ts)
 
 def collate(batch):
     "Turn a list of `(x, y)` samples into one `(xb, yb)` batch by stacking."
-    if len(batch) == 0: raise ValueError("collate: got an empty batch")
+    _check_samples(batch)
     xs, ys = zip(*batch)
-    return _stack(xs), _stack(ys)
+    return _stack('x', xs), _stack('y', ys)
 
 # Cell
 def _fetches_whole_batches(ds):
@@ -143,7 +206,8 @@ def _fetches_whole_batches(ds):
 class DataLoader():
     "Iterate over `(xb, yb)` batches of `ds`, with the indices of each batch given by `sampler`."
     def __init__(self, ds, sampler, collate_fn=collate):
-        self.ds, self.sampler, self.collate_fn = ds, sampler, collate_fn
+        _check_sampler(ds, sampler)
+        self.ds, self.sampler, self.collate_fn = ds, sampler, check_callable('collate_fn', collate_fn)
 
     @property
     def dataset(self):
@@ -165,27 +229,38 @@ def _set_training(model, training):
     "Put `model` in training or evaluation mode, if it has modes (an `nn.Module` has; our `DummyModule` has not)."
     if hasattr(model, 'train'): model.train(training)
 
+class _Sums():
+    "Running sums of `loss * bs` and `accuracy * bs` over the batches of one pass, and the number of samples seen."
+    def __init__(self): self.loss, self.acc, self.count = 0., 0., 0
+    def add(self, loss, pred, yb):
+        bs = len(yb)
+        self.loss, self.acc, self.count = self.loss + loss.detach() * bs, self.acc + accuracy(pred.detach(), yb) * bs, self.count + bs
+    def means(self, name):
+        if self.count == 0: raise ValueError(f"fit: {name} yielded no samples")
+        return float(self.loss) / self.count, float(self.acc) / self.count
+
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl, verbose=True):
-    "Train `model` for `epochs`; after each epoch print (if `verbose`) and record the validation loss and accuracy."
-    history = []
+    "Train `model` for `epochs`; return (and print, if `verbose`) each epoch's training and validation loss and accuracy."
+    epochs, history = _check_fit_args(epochs, model, loss_func, opt), []
     for epoch in range(epochs):
         _set_training(model, True)
+        train = _Sums()
         for xb, yb in train_dl:
-            loss = loss_func(model(xb), yb)
+            pred = model(xb)
+            loss = loss_func(pred, yb)
             loss.backward()
             opt.step()
             opt.zero_grad()
+            train.add(loss, pred, yb)
         _set_training(model, False)
         with torch.no_grad():
-            tot_loss, tot_acc, count = 0., 0., 0
+            valid = _Sums()
             for xb, yb in valid_dl:
                 pred = model(xb)
-                tot_loss += loss_func(pred, yb).item() * len(yb)
-                tot_acc += accuracy(pred, yb).item() * len(yb)
-                count += len(yb)
-        if count == 0: raise ValueError("fit: valid_dl yielded no samples")
-        history.append((tot_loss / count, tot_acc / count))
-        if verbose: print(f"epoch {epoch}: valid loss {history[-1][0]:.4f}, accuracy {history[-1][1]:.4f}")
+                valid.add(loss_func(pred, yb), pred, yb)
+        (tl, ta), (vl, va) = train.means('train_dl'), valid.means('valid_dl')
+        history.append(dict(epoch=epoch, train_loss=tl, train_accuracy=ta, valid_loss=vl, valid_accuracy=va))
+        if verbose: print(f"epoch {epoch}: train loss {tl:.4f}, accuracy {ta:.4f} | valid loss {vl:.4f}, accuracy {va:.4f}")
     return history
 
 # Cell

@@ -28,6 +28,8 @@ import numpy as np
 from hypothesis.extra.numpy import arrays
 vectors64 = arrays(np.float64, st.integers(2, 40), elements=finite64)                       # paired-statistics inputs
 logit_rows = arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 8)), elements=st.floats(-50, 50))
+dims = st.integers(min_value=1, max_value=7)          # small layer sizes and batch sizes
+seeds = st.integers(min_value=0, max_value=2**31 - 1)  # seeds for torch.Generator
 
 
 @st.composite

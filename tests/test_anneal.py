@@ -296,3 +296,17 @@ def test_recorder_plot_is_loss_against_lr_on_a_log_axis():
     assert len(rec.plot().axes[0].lines[0].get_xdata()) == n
     with pytest.raises(ValueError, match='skip_last'): rec.plot(skip_last=n)
     with pytest.raises(ValueError, match='pgid'): rec.plot(pgid=2)
+
+
+def test_param_scheduler_resumes_at_the_right_position():
+    "fit(epochs, learn, start_epoch=k) sets the rates an uninterrupted run would set in epochs k...epochs-1."
+    sched = combine_scheds([0.3, 0.7], cos_1cycle_anneal(0.01, 0.3, 0.001))
+    def lrs(start_epoch):
+        torch.manual_seed(0)
+        data = tiny_data()
+        run = Runner(cb_funcs=[Recorder, partial(ParamScheduler, 'lr', sched)])
+        run.fit(4, create_learner(get_model_func(), cross_entropy, data), start_epoch=start_epoch)
+        return run.recorder.lrs[0], len(data.train_dl)
+    straight, n = lrs(0)
+    resumed, _ = lrs(2)
+    assert len(resumed) == 2 * n and resumed == pytest.approx(straight[2 * n:], abs=1e-12)

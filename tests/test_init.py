@@ -4,15 +4,18 @@ import pytest
 import torch
 from torch import nn
 from hypothesis import given, settings, strategies as st
+from torch.testing import assert_close
 
 from course_lib.init import (normalize, lin, relu, mse, mse_grad, relu_grad, lin_grad,
                              forward_and_backward, Module, Lin, Relu, Mse, Model,
                              kaiming_normal, relu_moments, sample_relu_moments, Moments, SampledMoments)
-from course_lib.init import test_near_zero as check_near_zero   # aliased: pytest would collect test_* names
-from course_lib.matmul import test_near as check_near
+from strategies import dims, seeds
 
-dims = st.integers(1, 7)
-seeds = st.integers(0, 2**31 - 1)
+
+def check_near(a, b): assert_close(torch.as_tensor(a), torch.as_tensor(b), rtol=1e-3, atol=1e-5, check_dtype=False)
+
+
+def check_near_zero(a, tol=1e-3): assert abs(float(a)) < tol, f"{float(a)} is not within {tol} of 0"
 
 
 def _randn(g, *shape): return torch.randn(*shape, generator=g, dtype=torch.float64)
@@ -43,31 +46,30 @@ def test_normalize_uses_given_stats():
     with pytest.raises(ValueError): normalize(x, 0., 0.)
 
 
-def test_test_near_zero_can_fail():
-    check_near_zero(5e-4)
-    with pytest.raises(AssertionError): check_near_zero(2e-3)
-    with pytest.raises(AssertionError): check_near_zero(torch.tensor(-0.5), tol=0.1)
+def test_normalize_refuses_a_zero_scale():
+    with pytest.raises(ValueError, match='s must be non-zero'): normalize(torch.ones(3), 0., torch.tensor([1., 0., 2.]))
 
 
 # --- gradients vs autograd ---------------------------------------------------------------------------
 
-@settings(max_examples=30, deadline=None)
-@given(n=dims, n_in=dims, nh=dims, seed=seeds)
-def test_forward_and_backward_matches_autograd(n, n_in, nh, seed):
-    x, y, w1, b1, w2, b2 = _params(torch.Generator().manual_seed(seed), n, n_in, nh)
-    loss = forward_and_backward(x, y, w1, b1, w2, b2)
-    loss_ag, grads = _autograd(x, y, w1, b1, w2, b2)
-    check_near(loss, loss_ag)
-    for ours, theirs in zip([x.g, w1.g, b1.g, w2.g, b2.g], grads): check_near(ours, theirs)
+def _run_functions(x, y, w1, b1, w2, b2):
+    return forward_and_backward(x, y, w1, b1, w2, b2)
 
 
-@settings(max_examples=30, deadline=None)
-@given(n=dims, n_in=dims, nh=dims, seed=seeds)
-def test_model_classes_match_autograd(n, n_in, nh, seed):
-    x, y, w1, b1, w2, b2 = _params(torch.Generator().manual_seed(seed), n, n_in, nh)
+def _run_classes(x, y, w1, b1, w2, b2):
     model = Model(w1, b1, w2, b2)
     loss = model(x, y)
     model.backward()
+    return loss
+
+
+@pytest.mark.parametrize('run', [_run_functions, _run_classes], ids=['forward_and_backward', 'Model'])
+@settings(max_examples=30, deadline=None)
+@given(n=dims, n_in=dims, nh=dims, seed=seeds)
+def test_gradients_match_autograd(run, n, n_in, nh, seed):
+    "Both hand-written backward passes, the functions and the layer classes, agree with autograd on every gradient."
+    x, y, w1, b1, w2, b2 = _params(torch.Generator().manual_seed(seed), n, n_in, nh)
+    loss = run(x, y, w1, b1, w2, b2)
     loss_ag, grads = _autograd(x, y, w1, b1, w2, b2)
     check_near(loss, loss_ag)
     for ours, theirs in zip([x.g, w1.g, b1.g, w2.g, b2.g], grads): check_near(ours, theirs)
@@ -177,13 +179,15 @@ def test_lin_names_both_shapes_on_mismatch():
 
 
 def test_lin_rejects_non_tensors():
-    with pytest.raises(TypeError): lin([[1., 2.]], torch.zeros(2, 1), torch.zeros(1))
+    with pytest.raises(TypeError, match='lin: x'): lin([[1., 2.]], torch.zeros(2, 1), torch.zeros(1))
+    with pytest.raises(TypeError, match='lin: w'): lin(torch.zeros(1, 2), [[1.], [2.]], torch.zeros(1))
 
 
 def test_mse_refuses_broadcasting_shapes():
     with pytest.raises(ValueError, match=r'\(4, 4\)'): mse(torch.zeros(4, 4), torch.zeros(4))
     with pytest.raises(ValueError): mse(torch.zeros(4), torch.zeros(5))
     check_near(mse(torch.ones(4, 1), torch.zeros(4)), torch.tensor(1.))
+    with pytest.raises(ValueError, match='empty'): mse(torch.zeros(0, 1), torch.zeros(0))
 
 
 @settings(max_examples=20, deadline=None)
@@ -239,16 +243,18 @@ def test_sample_relu_moments_is_reproducible_and_chunks_consistently():
     assert all(math.isfinite(v) and v > 0 for v in a)
 
 
-@pytest.mark.parametrize('kwargs', [dict(n_in=0), dict(n_in=2.0), dict(n_in=True), dict(n_in=3, std=0.),
-                                    dict(n_in=3, std=-1.), dict(n_in=3, std=math.inf)])
-def test_relu_moments_validate(kwargs):
-    with pytest.raises(ValueError): relu_moments(**kwargs)
-    with pytest.raises(ValueError): sample_relu_moments(**kwargs, n_samples=10)
+@pytest.mark.parametrize('kwargs,exc,name', [(dict(n_in=0), ValueError, 'n_in'), (dict(n_in=2.0), TypeError, 'n_in'),
+                                              (dict(n_in=True), TypeError, 'n_in'), (dict(n_in=3, std=0.), ValueError, 'std'),
+                                              (dict(n_in=3, std=-1.), ValueError, 'std'), (dict(n_in=3, std=math.inf), ValueError, 'std')])
+def test_relu_moments_validate(kwargs, exc, name):
+    with pytest.raises(exc, match=name): relu_moments(**kwargs)
+    with pytest.raises(exc, match=name): sample_relu_moments(**kwargs, n_samples=10)
 
 
-def test_sample_relu_moments_validates_n_samples():
-    with pytest.raises(ValueError): sample_relu_moments(2, n_samples=1)
-    with pytest.raises(ValueError): sample_relu_moments(2, n_samples=10.)
+def test_sample_relu_moments_validates_n_samples_and_bounds_memory():
+    with pytest.raises(ValueError, match='n_samples'): sample_relu_moments(2, n_samples=1)
+    with pytest.raises(TypeError, match='n_samples'): sample_relu_moments(2, n_samples=10.)
+    with pytest.raises(ValueError, match='n_in'): sample_relu_moments(10**12, n_samples=2)   # would need terabytes
 
 
 # --- kaiming_normal -----------------------------------------------------------------------------------------
@@ -286,10 +292,13 @@ def test_kaiming_normal_explicit_fan_in_and_generator():
     check_near(w, kaiming_normal([100, 200], fan_in=200, generator=torch.Generator().manual_seed(0)))
 
 
-@pytest.mark.parametrize('args,kwargs', [
-    (((),), {}), (((0, 5),), {}), (((3, -1),), {}), (((3.0, 5),), {}), ((5,), {}), (((True, 5),), {}),
-    (((3, 5),), dict(fan_in=0)), (((3, 5),), dict(fan_in=2.5)), (((3, 5),), dict(a=math.nan)),
-    (((3, 5),), dict(a='1')), (((3, 5),), dict(a=math.inf)),
+@pytest.mark.parametrize('args,kwargs,exc,name', [
+    (((),), {}, ValueError, 'shape'), (((0, 5),), {}, ValueError, 'shape[0]'), (((3, -1),), {}, ValueError, 'shape[1]'),
+    (((3.0, 5),), {}, TypeError, 'shape[0]'), ((5,), {}, TypeError, 'shape'), (((True, 5),), {}, TypeError, 'shape[0]'),
+    (((3, 5),), dict(fan_in=0), ValueError, 'fan_in'), (((3, 5),), dict(fan_in=2.5), TypeError, 'fan_in'),
+    (((3, 5),), dict(a=math.nan), ValueError, 'a must'), (((3, 5),), dict(a='1'), TypeError, 'a must'),
+    (((3, 5),), dict(a=math.inf), ValueError, 'a must'),
 ])
-def test_kaiming_normal_validates(args, kwargs):
-    with pytest.raises(ValueError): kaiming_normal(*args, **kwargs)
+def test_kaiming_normal_validates(args, kwargs, exc, name):
+    with pytest.raises(exc) as e: kaiming_normal(*args, **kwargs)
+    assert name in str(e.value)

@@ -6,7 +6,6 @@ import torch.nn.functional as F
 from torch import nn
 from hypothesis import given, settings, strategies as st
 
-from course_lib.matmul import near
 from course_lib.minibatch import (logsumexp, log_softmax, nll, cross_entropy, accuracy, DummyModule, Optimizer,
                                   Dataset, Sampler, collate, DataLoader, fit, get_dls, get_mlp_opt, mlp)
 
@@ -21,6 +20,10 @@ def logits(rows, cols, scale, seed, n_extreme=0):
         pos = torch.randint(0, flat.numel(), (n_extreme,), generator=g)
         flat[pos] = torch.where(torch.rand(n_extreme, generator=g) < 0.5, -1e4, 1e4)
     return x
+
+def near(a, b):
+    "Same shape and equal within rtol 1e-3, atol 1e-5 (float32 rounding at unit scale)."
+    return a.shape == b.shape and torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-5)
 
 def close(a, b, scale):
     "Equal up to float32 rounding at the magnitude `scale` of the inputs."
@@ -80,13 +83,30 @@ def test_targets_out_of_range_raise(loss, bad):
 @pytest.mark.parametrize('loss', [nll, cross_entropy])
 def test_loss_shape_and_dtype_errors(loss):
     with pytest.raises(ValueError, match=r'\(3, 4\).*\(2,\)'): loss(torch.zeros(3, 4), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match='2-D'): loss(torch.zeros(3), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match='input must have 2 dimensions'): loss(torch.zeros(3), torch.tensor([0, 1, 2]))
     with pytest.raises(TypeError, match='integer'): loss(torch.zeros(2, 3), torch.tensor([0., 1.]))
 
 def test_accuracy():
     out = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
     assert accuracy(out, torch.tensor([1, 0, 0, 0])).item() == pytest.approx(0.75)
-    with pytest.raises(ValueError, match='4 rows.*3 labels'): accuracy(out, torch.tensor([1, 0, 0]))
+    with pytest.raises(ValueError, match=r'yb must be 1-D.*\(4, 2\).*\(3,\)'): accuracy(out, torch.tensor([1, 0, 0]))
+
+@pytest.mark.parametrize('f,p,t', [(accuracy, 'out', 'yb'), (nll, 'input', 'target'), (cross_entropy, 'input', 'target')])
+def test_class_metrics_refuse_what_would_broadcast_or_mislead(f, p, t):
+    "(n, 1) labels broadcast to (n, n), 1-D scores give 1.0, one-hot rows, an empty batch gives NaN: all refused, naming the argument."
+    out, yb = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match=f'{t} must be 1-D'): f(out, yb[:, None])
+    with pytest.raises(ValueError, match=f'{p} must have 2 dimensions'): f(out[:, 0], yb)
+    with pytest.raises(ValueError, match='one-hot'): f(out, F.one_hot(yb, 3))
+    with pytest.raises(ValueError, match='empty batch'): f(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(TypeError, match=t): f(out, yb.float())
+    with pytest.raises(TypeError, match=p): f(out.tolist(), yb)
+    # a correct call still gives the torch answer
+    assert torch.isclose(accuracy(out, yb), (out.argmax(1) == yb).float().mean())
+
+def test_one_hot_check_is_not_fooled_when_n_equals_c():
+    out = torch.randn(3, 3)
+    with pytest.raises(ValueError, match='one-hot'): accuracy(out, torch.eye(3, dtype=torch.long))
 
 # ---------------------------------------------------------------- DummyModule and Optimizer
 
@@ -138,7 +158,13 @@ def test_dataset_indexing():
     assert torch.equal(xb, ds.x[idx]) and torch.equal(yb, ds.y[idx])
 
 def test_dataset_length_mismatch_raises():
-    with pytest.raises(ValueError, match=r'len\(x\)=5.*len\(y\)=4'): Dataset(torch.zeros(5, 2), torch.zeros(4))
+    with pytest.raises(ValueError, match=r'x and y must have the same length, got 5 and 4'): Dataset(torch.zeros(5, 2), torch.zeros(4))
+
+def test_dataset_turns_python_lists_into_tensors():
+    ds = Dataset([[0., 1.], [2., 3.], [4., 5.]], [2, 0, 1])
+    xb, yb = next(iter(DataLoader(ds, Sampler(ds, 2))))
+    assert torch.equal(yb, torch.tensor([2, 0])) and xb.shape == (2, 2)
+    with pytest.raises(ValueError, match='y: could not turn'): Dataset(torch.zeros(2, 2), [[1, 2], [3]])
 
 @pytest.mark.parametrize('bs', [0, -1, -64])
 def test_sampler_rejects_bs_below_one(bs):
@@ -266,10 +292,13 @@ def test_fit_trains_and_reports(capsys):
     tdl, vdl = get_dls(blobs(300, 0), blobs(101, 1), 32, generator=torch.Generator().manual_seed(0))
     model, opt = get_mlp_opt(4, 16, 3, lr=0.1)
     hist = fit(3, model, cross_entropy, opt, tdl, vdl)
-    assert len(hist) == 3 and all(isinstance(l, float) and isinstance(a, float) for l, a in hist)
-    assert hist[-1][0] < hist[0][0] and hist[-1][1] > 0.9
+    keys = ['epoch', 'train_loss', 'train_accuracy', 'valid_loss', 'valid_accuracy']
+    assert [list(h) for h in hist] == [keys] * 3 and [h['epoch'] for h in hist] == [0, 1, 2]
+    assert all(isinstance(h[k], float) for h in hist for k in keys[1:])
+    assert hist[-1]['valid_loss'] < hist[0]['valid_loss'] and hist[-1]['valid_accuracy'] > 0.9
+    assert hist[-1]['train_loss'] < hist[0]['train_loss']
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3 and 'valid loss' in out[0] and 'accuracy' in out[0]
+    assert len(out) == 3 and 'train loss' in out[0] and 'valid loss' in out[0] and 'accuracy' in out[0]
 
 def test_fit_weights_batches_by_size():
     "The reported metrics are per-sample means, even though the last validation batch is short."
@@ -278,10 +307,12 @@ def test_fit_weights_batches_by_size():
     model, opt = get_mlp_opt(4, 8, 3, lr=0.)
     tdl = DataLoader(va, Sampler(va, 5))
     vdl = DataLoader(va, Sampler(va, 8))   # batches of 8, 8, 5
-    (loss, acc), = fit(1, model, cross_entropy, opt, tdl, vdl, verbose=False)
+    h, = fit(1, model, cross_entropy, opt, tdl, vdl, verbose=False)
     with torch.no_grad(): pred = model(va.x)
-    assert loss == pytest.approx(F.cross_entropy(pred, va.y).item(), rel=1e-5)
-    assert acc == pytest.approx(accuracy(pred, va.y).item())
+    assert h['valid_loss'] == pytest.approx(F.cross_entropy(pred, va.y).item(), rel=1e-5)
+    assert h['valid_accuracy'] == pytest.approx(accuracy(pred, va.y).item())
+    # lr = 0: the model does not change, so the training averages over batches of 5, 5, 5, 5, 1 are the same numbers
+    assert h['train_loss'] == pytest.approx(h['valid_loss'], rel=1e-5) and h['train_accuracy'] == pytest.approx(h['valid_accuracy'])
 
 def test_fit_works_with_dummy_module_and_torch_pieces():
     torch.manual_seed(0)
@@ -294,4 +325,39 @@ def test_fit_works_with_dummy_module_and_torch_pieces():
 
 def test_fit_rejects_empty_validation():
     model, opt = get_mlp_opt(4, 8, 3)
-    with pytest.raises(ValueError, match='valid_dl'): fit(1, model, cross_entropy, opt, [], [], verbose=False)
+    batch = [(torch.zeros(2, 4), torch.tensor([0, 1]))]
+    with pytest.raises(ValueError, match='valid_dl'): fit(1, model, cross_entropy, opt, batch, [], verbose=False)
+    with pytest.raises(ValueError, match='train_dl'): fit(1, model, cross_entropy, opt, [], batch, verbose=False)
+
+@pytest.mark.parametrize('epochs,exc', [(-1, ValueError), (1.5, TypeError), ('2', TypeError), (True, TypeError)])
+def test_fit_epochs_rule(epochs, exc):
+    "The same rule as Runner.fit: an int >= 0."
+    model, opt = get_mlp_opt(4, 8, 3)
+    batch = [(torch.zeros(2, 4), torch.tensor([0, 1]))]
+    with pytest.raises(exc, match='epochs'): fit(epochs, model, cross_entropy, opt, batch, batch, verbose=False)
+    assert fit(0, model, cross_entropy, opt, batch, batch, verbose=False) == []
+
+def test_optimizer_refuses_what_torch_sgd_refuses():
+    w = torch.zeros(3, requires_grad=True)
+    for lr in (-0.1, float('nan'), float('inf')):
+        with pytest.raises(ValueError, match='lr'): Optimizer([w], lr)
+    with pytest.raises(ValueError): torch.optim.SGD([w], -0.1)
+    with pytest.raises(TypeError, match='lr'): Optimizer([w], '0.1')
+    with pytest.raises(TypeError, match='single tensor'): Optimizer(w)
+    with pytest.raises(TypeError, match='params'): Optimizer(3)
+    with pytest.raises(TypeError, match=r'params\[1\]'): Optimizer([w, 'b'])
+    with pytest.raises(ValueError, match='params is empty'): Optimizer([])
+
+def test_dataloader_argument_errors_say_what_to_pass():
+    ds, big = Dataset(torch.zeros(10, 2), torch.zeros(10)), Dataset(torch.zeros(20, 2), torch.zeros(20))
+    with pytest.raises(TypeError, match=r'pass a Sampler\(ds, bs\), not int'): DataLoader(ds, 4)
+    with pytest.raises(ValueError, match='20 samples but ds has 10'): DataLoader(ds, Sampler(big, 4))
+    with pytest.raises(TypeError, match='collate_fn'): DataLoader(ds, Sampler(ds, 4), collate_fn=None)
+
+def test_collate_refuses_ragged_samples():
+    with pytest.raises(ValueError, match=r"x have different shapes \[\(3,\), \(4,\)\]"): collate([(torch.zeros(3), 0), (torch.zeros(4), 1)])
+    with pytest.raises(ValueError, match=r'batch\[1\] must be an \(x, y\) pair'): collate([(torch.zeros(3), 0), torch.zeros(3)])
+
+def test_sampler_with_a_huge_batch_size_gives_one_batch():
+    s = Sampler(range(5), 10**20)
+    assert len(s) == 1 and [b.tolist() for b in s] == [[0, 1, 2, 3, 4]]

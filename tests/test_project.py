@@ -37,3 +37,12 @@ def test_index_lists_every_notebook():
     index = (ROOT / 'nbs' / 'index.ipynb').read_text()
     for nb in sorted((ROOT / 'nbs').glob('[0-9]*.ipynb')):
         assert f'[{nb.stem}](' in index, f'nbs/index.ipynb does not list {nb.name}'
+
+def test_no_public_name_defined_twice():
+    "One name, one definition: no two modules list the same public name (so `all` and the docs never pick the wrong one)."
+    seen, twice = {}, []
+    for m in MODULES:
+        for n in importlib.import_module(f'course_lib.{m}').__all__:
+            if n in seen: twice.append(f'{n} ({seen[n]} and {m})')
+            seen.setdefault(n, m)
+    assert not twice, twice

@@ -62,6 +62,7 @@ CASES = [
     Bad('an-rec-skip-negative', lambda: _recorded().plot(skip_last=-1), ValueError, ('skip_last', '-1')),
     Bad('an-create-learner-none', lambda: create_learner(None, F.cross_entropy, _data()), TypeError, ('model_func', 'None')),
     Bad('an-create-learner-loss-str', lambda: create_learner(get_model_func(), 'ce', _data()), TypeError, ('loss_func', "'ce'")),
+    Bad('an-create-learner-returns-model', lambda: create_learner(lambda d: get_model_func()(d)[0], F.cross_entropy, _data()), TypeError, ('model_func', 'Sequential')),
     Bad('an-model-func-lr-negative', lambda: get_model_func(lr=-0.1), ValueError, ('lr', '-0.1')),
     Bad('an-model-func-lr-str', lambda: get_model_func(lr='fast'), TypeError, ('lr', "'fast'")),
 ]
