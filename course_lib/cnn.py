@@ -264,7 +264,7 @@ def _axes(axs, n, figsize):
     if len(axs) != n: raise ValueError(f"axs must hold {n} axes here, got {len(axs)}")
     return axs[0].figure, axs
 
-def _xlabel(cb): return 'training batch' if cb.every == 1 else f'record (every {cb.every}th training batch)'
+def _xlabel(cb): return 'training batch' if cb.every == 1 else f'record (one per {cb.every} training batches)'
 
 # Cell
 class ActivationStats(Callback):
@@ -341,8 +341,9 @@ class ActivationStats(Callback):
 
     def plot_hist(self, axs=None, title=''):
         "The 'colourful dimension' figure: per layer, the histogram at each recorded batch as one column (log scale), on new axes or `axs`."
-        fig, axs = _axes(axs, len(self.stats), (2.5 * len(self.stats), 2.5))
-        for i, (h, ax) in enumerate(zip(self.hists, axs)):
+        hists = self.hists
+        fig, axs = _axes(axs, len(hists), (2.5 * len(hists), 2.5))
+        for i, (h, ax) in enumerate(zip(hists, axs)):
             ax.imshow(h.t().log1p().numpy(), origin='lower', aspect='auto', extent=(0, len(h), *self.hist_range))
             ax.set(title=f'{title} layer {i}'.strip(), xlabel=_xlabel(self))
         plt.close(fig)
@@ -422,11 +423,10 @@ class ProgressCallback(Callback):
         self._header, self.n_rows = names, self.n_rows + 1
 
     def _log(self, line):
-        "`run.logger` while training: AvgStatsCallback's epoch lines are dropped (the table has them), other lines are shown."
+        "`run.logger` while training: lines from `AvgStatsCallback` (the caller's `self`) are kept in `lines` only, since the table shows them; others go to the previous logger."
         self.lines.append(line)
         if sys._getframe(1).f_locals.get('self') is getattr(self.run, 'avg_stats', None): return
-        if self.live: self.mbar.write(str(line))
-        else: self._logger(line)
+        self._logger(line)
 
     def after_fit(self):
         self.run.logger = self._logger

@@ -467,3 +467,12 @@ def test_progress_without_avg_stats_writes_no_rows(capsys):
                                                             partial(ProgressCallback, bars=False)])
     run.fit(2, learn)
     assert capsys.readouterr().out == ''
+
+
+def test_progress_rows_when_resuming():
+    rows = []
+    data = tiny_data()
+    learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False)))
+    run.logger = rows.append
+    run.fit(4, learn, start_epoch=2)
+    assert [r.split()[0] for r in rows] == ['epoch', '2', '3']
