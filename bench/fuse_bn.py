@@ -16,12 +16,17 @@ Contenders:
   (PyTorch's own folding: the best fused alternative; it should time as `fused, fuse_bn` does).
 
 All four compute the same function: the script prints their largest output difference from the base first.
+
+Then, since batch norm also runs in every training step, the same model's training step (forward, cross-entropy,
+backward, SGD step; `n_batches` steps per call at each batch size) with course_lib's `BatchNorm` (the base), PyTorch's
+`nn.BatchNorm2d` (one fused kernel forward and backward: the best alternative) and course_lib's `RunningBatchNorm`.
 Method: one thread, interleaved repeats (forward then reverse order), medians of per-repeat ratios to the base,
 process CPU time by default (`train_loop.compare`); `unfused, BatchNorm (A/A)` is the base again under a second name,
 its ratio is the noise floor.
 
     python bench/fuse_bn.py            # 15 repeats at bs 64 and 512
-    python bench/fuse_bn.py --quick    # 3 repeats, 2 batches: a smoke run, not a measurement
+    python bench/fuse_bn.py --quick    # 3 repeats of 2 batches at bs 64: a smoke run, not a measurement
+    python bench/fuse_bn.py --no-train # inference only
 """
 import argparse, copy, os, platform, sys
 from pathlib import Path
@@ -33,7 +38,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_loop import CLOCKS, compare                                     # noqa: E402
 
-from course_lib.batchnorm import BatchNorm, fuse_bn                        # noqa: E402
+import torch.nn.functional as F                                            # noqa: E402
+from course_lib.batchnorm import BatchNorm, RunningBatchNorm, fuse_bn      # noqa: E402
 
 NFS = (8, 16, 32, 64, 64)
 
@@ -77,6 +83,27 @@ def make_models(seed=0):
             'unfused, nn.BatchNorm2d': ref, 'fused, torch fuse_conv_bn_eval': torch_fused(ref)}
 
 
+def training_steps(model, opt, batches, targets):
+    "SGD steps of `model` over `batches`."
+    model.train()
+    for xb, yb in zip(batches, targets):
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+        opt.zero_grad()
+
+
+def train_candidates(batches, targets, seed=0):
+    "One zero-argument callable per batch-norm layer, each training its own copy of the model (same initial weights)."
+    cands = {}
+    for name, bn in (('train step, BatchNorm', BatchNorm), ('train step, nn.BatchNorm2d', nn.BatchNorm2d),
+                     ('train step, RunningBatchNorm', RunningBatchNorm)):
+        torch.manual_seed(seed)
+        model = conv_bn_relu_model(bn)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        cands[name] = lambda model=model, opt=opt: training_steps(model, opt, batches, targets)
+    return cands
+
+
 def forward_passes(model, batches):
     "Forward passes of `model` over `batches` under no_grad; the last output."
     with torch.no_grad():
@@ -86,13 +113,15 @@ def forward_passes(model, batches):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--quick', action='store_true', help='3 repeats of 2 batches: a smoke run, not a measurement')
+    p.add_argument('--quick', action='store_true', help='3 repeats of 2 batches at bs 64: a smoke run, not a measurement')
     p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 15, or 3 with --quick)')
-    p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
+    p.add_argument('--bs', type=int, nargs='+', default=None, help='batch sizes (default 64 and 512, or 64 with --quick)')
     p.add_argument('--batches', type=int, default=None, help='batches per call (default 20, or 2 with --quick)')
     p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
+    p.add_argument('--no-train', action='store_true', help='leave out the training-step comparison')
     a = p.parse_args()
     repeats, n_batches = a.repeats or (3 if a.quick else 15), a.batches or (2 if a.quick else 20)
+    a.bs = a.bs or ([64] if a.quick else [64, 512])
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     models = make_models()
@@ -109,6 +138,12 @@ def main():
         cands = {name: (lambda m=m: forward_passes(m, batches)) for name, m in models.items()}
         compare(cands, repeats=repeats, warmup=1, clock=a.clock,
                 title=f'### bs = {bs}: {n_batches} eval forward passes, ratios to the unfused BatchNorm model')
+    for bs in ([] if a.no_train else a.bs):
+        g = torch.Generator().manual_seed(bs + 1)
+        batches = [torch.rand(bs, 1, 28, 28, generator=g) for _ in range(n_batches)]
+        targets = [torch.randint(0, 10, (bs,), generator=g) for _ in range(n_batches)]
+        compare(train_candidates(batches, targets), repeats=repeats, warmup=1, clock=a.clock,
+                title=f'### bs = {bs}: {n_batches} training steps, ratios to the model with course_lib BatchNorm')
 
 
 if __name__ == '__main__':
