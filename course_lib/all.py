@@ -14,6 +14,7 @@ from .foundations import *
 from .early_stopping import *
 from .experiments import *
 from .cnn import *
+from .batchnorm import *
 from .distributed import *
 from .checks import *
 

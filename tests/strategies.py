@@ -49,3 +49,24 @@ def mutated_bytes(draw, seeds):
 def file_bytes(seeds):
     "Bytes for a file-reader fuzz test: random bytes, or mutations of the valid files `seeds`."
     return st.one_of(st.binary(max_size=200), mutated_bytes(seeds))
+
+@st.composite
+def image_batches(draw, min_values=1, max_n=5, max_c=6, max_side=6, double=True):
+    """A `(N, C, H, W)` float tensor with at least `min_values` values per channel over (N, H, W), each channel with its
+    own drawn offset and scale (so channels differ, as a drifting layer's activations do); float64 unless `double=False`."""
+    n, h, w = draw(st.integers(1, max_n)), draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    n = max(n, -(-min_values // (h * w)))      # the fewest samples that give min_values per channel
+    c = draw(st.integers(1, max_c))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    x = torch.randn(n, c, h, w, generator=g, dtype=torch.float64)
+    scale = torch.empty(1, c, 1, 1, dtype=torch.float64).uniform_(0.1, 10., generator=g)
+    offset = torch.empty(1, c, 1, 1, dtype=torch.float64).uniform_(-5., 5., generator=g)
+    x = x * scale + offset
+    return x if double else x.float()
+
+
+@st.composite
+def grouped_channels(draw, max_groups=4, max_per_group=3):
+    "`(num_groups, nf)` with `num_groups` dividing `nf`."
+    g, k = draw(st.integers(1, max_groups)), draw(st.integers(1, max_per_group))
+    return g, g * k
