@@ -6,84 +6,100 @@ __all__ = ['create_learner', 'get_model_func', 'Recorder', 'annealer', 'sched_li
 # Cell
 import bisect, itertools, math
 from functools import partial, wraps
+import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import listify
 
 # Cell
 from .callbacks import Callback, Learner, get_model
+from .checks import check_callable, check_int, check_number, check_same_len, check_type
 
 # Cell
 def create_learner(model_func, loss_func, data):
     "A `Learner` for `data`, with the model and optimizer that `model_func(data)` returns."
-    return Learner(*model_func(data), loss_func, data)
+    return Learner(*check_callable('model_func', model_func)(data), check_callable('loss_func', loss_func), data)
 
 # Cell
 def get_model_func(lr=0.5):
     "A model function for `create_learner`: `course_lib.callbacks.get_model` with learning rate `lr`."
-    return partial(get_model, lr=lr)
+    return partial(get_model, lr=check_number('lr', lr, min=0))
+
+# Cell
+def _floats(ts): return torch.stack(ts).tolist() if ts else []
+
+def _figure(*xy, **props):
+    "A small figure of `plt.plot(*xy)` with axes properties `props`, closed so that it is shown once (where it is returned)."
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(*xy)
+    ax.set(**props)
+    plt.close(fig)
+    return fig
+
+# validators for Recorder's plots
+def _recorded(rec):
+    "How many training batches `rec` recorded, or a clear error if none."
+    n = len(rec.__dict__.get('losses', ()))
+    if not n: raise ValueError("Recorder has recorded nothing yet: train with `fit` first")
+    return n
+
+def _n_kept(rec, skip_last):
+    "How many recorded batches are left when the last `skip_last` are left out (at least one), or a clear error."
+    n = _recorded(rec)
+    return n - check_int('skip_last', skip_last, min=0, max=n - 1)
+
+def _check_pgid(rec, pgid):
+    _recorded(rec)
+    return check_int('pgid', pgid, min=-len(rec.lrs), max=len(rec.lrs) - 1)
 
 # Cell
 class Recorder(Callback):
-    "Records the learning rate of every parameter group and the loss at every training batch; `plot_lr` and `plot_loss` draw them."
-    def begin_fit(self):
-        self.lrs = [[] for _ in self.opt.param_groups]
-        self.losses = []
+    "Records at every training batch the learning rate of each parameter group (`lrs`) and the loss (`losses`, detached tensors); `plot_lr`, `plot_loss` and `plot` draw them."
+    def begin_fit(self): self.lrs, self.losses = [[] for _ in self.run.opt.param_groups], []
 
     def after_batch(self):
-        if not self.in_train or self.loss is None: return
-        for pg, lrs in zip(self.opt.param_groups, self.lrs): lrs.append(pg['lr'])
-        self.losses.append(self.loss.item())
-
-    def _check_recorded(self):
-        if not getattr(self, 'losses', None): raise ValueError("Recorder has recorded nothing yet: train with `fit` first")
+        run = self.run
+        if not run.in_train or run.loss is None: return
+        for pg, lrs in zip(run.opt.param_groups, self.lrs): lrs.append(pg['lr'])
+        self.losses.append(run.loss.detach())
 
     def plot_lr(self, pgid=-1):
         "Figure of the learning rate of parameter group `pgid` at every training batch."
-        self._check_recorded()
-        n = len(self.lrs)
-        if not -n <= pgid < n: raise ValueError(f"pgid={pgid} is out of range: the optimizer has {n} parameter group(s)")
-        fig, ax = plt.subplots(figsize=(6, 3))
-        ax.plot(self.lrs[pgid])
-        ax.set(xlabel='training batch', ylabel='learning rate')
-        plt.close(fig)
-        return fig
+        return _figure(self.lrs[_check_pgid(self, pgid)], xlabel='training batch', ylabel='learning rate')
 
     def plot_loss(self, skip_last=0):
         "Figure of the training loss at every batch, leaving out the last `skip_last` batches."
-        self._check_recorded()
-        n = len(self.losses)
-        if not 0 <= skip_last < n: raise ValueError(f"skip_last must be in [0, {n}), got {skip_last}")
-        fig, ax = plt.subplots(figsize=(6, 3))
-        ax.plot(self.losses[:n - skip_last])
-        ax.set(xlabel='training batch', ylabel='loss')
-        plt.close(fig)
-        return fig
+        n = _n_kept(self, skip_last)
+        return _figure(_floats(self.losses[:n]), xlabel='training batch', ylabel='loss')
+
+    def plot(self, skip_last=0, pgid=-1):
+        "Figure of the loss against the learning rate of group `pgid` on a log-scale axis, leaving out the last `skip_last` batches."
+        n = _n_kept(self, skip_last)
+        lrs = self.lrs[_check_pgid(self, pgid)][:n]
+        return _figure(lrs, _floats(self.losses[:n]), xlabel='learning rate', ylabel='loss', xscale='log')
 
 # Cell
+# validators for the schedules
 def _check_pos(pos):
     "`pos` as a float in [0, 1], or a clear error."
-    try: p = float(pos)
-    except (TypeError, ValueError): raise TypeError(f"pos must be a number in [0, 1], got {pos!r}") from None
+    p = check_number('pos', pos, finite=False)
     if not 0. <= p <= 1.: raise ValueError(f"pos must be in [0, 1], got {p}")
     return p
 
-def _check_value(v, name):
-    "`v` as a finite float, or a clear error."
-    try: f = float(v)
-    except (TypeError, ValueError): raise TypeError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(f): raise ValueError(f"{name} must be finite, got {f}")
-    return f
+def _check_exp_ends(start, end):
+    if start <= 0 or end <= 0: raise ValueError(f"sched_exp needs positive start and end, got start={start}, end={end}")
+
+_BUILD = object()   # `pos` not given: build the schedule
 
 # Cell
 def annealer(f):
     "Decorator: turn `f(start, end, pos)` into `f(start, end)`, which returns a picklable `partial` taking `pos` in [0, 1]."
+    check_callable('f', f)
     @wraps(f)
-    def _annealed(start, end, pos=None):
-        start, end = _check_value(start, 'start'), _check_value(end, 'end')
-        if pos is None:
-            f(start, end, 0.)   # fail now on a bad start or end, not during training
-            return partial(_annealed, start, end)
-        return f(start, end, _check_pos(pos))
+    def _annealed(start, end, pos=_BUILD):
+        start, end = check_number('start', start), check_number('end', end)
+        if pos is not _BUILD: return f(start, end, _check_pos(pos))
+        f(start, end, 0.)   # fail now on a bad start or end, not during training
+        return partial(_annealed, start, end)
     return _annealed
 
 # Cell
@@ -111,47 +127,61 @@ def sched_no(start, end, pos):
 @annealer
 def sched_exp(start, end, pos):
     "Exponential from `start` to `end` (both must be positive): linear on a log scale."
-    if start <= 0 or end <= 0: raise ValueError(f"sched_exp needs positive start and end, got start={start}, end={end}")
+    _check_exp_ends(start, end)
     return min(max(start ** (1 - pos) * end ** pos, min(start, end)), max(start, end))
+
+# Cell
+# validators for ParamScheduler
+def _check_funcs(sched_funcs):
+    "`sched_funcs` as a non-empty list of callables, or a clear error."
+    funcs = listify(sched_funcs)
+    if not funcs: raise ValueError("sched_funcs: ParamScheduler needs at least one schedule function")
+    return [check_callable(f'sched_funcs[{i}]', f) for i, f in enumerate(funcs)]
+
+def _check_groups(pname, funcs, pgs):
+    "Raise a clear error unless there is one schedule, or one per parameter group, and every group has `pname`."
+    if len(funcs) not in (1, len(pgs)):
+        raise ValueError(f"sched_funcs: {len(funcs)} schedule functions for {len(pgs)} parameter groups: give one, or one per group")
+    missing = [i for i, pg in enumerate(pgs) if pname not in pg]
+    if missing: raise ValueError(f"pname: parameter group(s) {missing} have no hyper-parameter {pname!r}; they have {sorted(k for k in pgs[0] if k != 'params')}")
 
 # Cell
 class ParamScheduler(Callback):
     "Before each training batch, sets hyper-parameter `pname` of each parameter group from `sched_funcs` (one for all groups, or one per group) at pos = n_epochs/epochs."
     _order = 1
-    def __init__(self, pname, sched_funcs):
-        funcs = listify(sched_funcs)
-        if not funcs: raise ValueError("ParamScheduler needs at least one schedule function")
-        bad = [f for f in funcs if not callable(f)]
-        if bad: raise TypeError(f"schedule functions must be callable, got {bad!r}")
-        self.pname, self.sched_funcs = pname, funcs
+    def __init__(self, pname, sched_funcs): self.pname, self.sched_funcs = check_type('pname', pname, str), _check_funcs(sched_funcs)
 
-    def begin_fit(self):
-        pgs = self.opt.param_groups
-        if len(self.sched_funcs) not in (1, len(pgs)):
-            raise ValueError(f"{len(self.sched_funcs)} schedule functions for {len(pgs)} parameter groups: give one, or one per group")
-        missing = [i for i, pg in enumerate(pgs) if self.pname not in pg]
-        if missing: raise ValueError(f"parameter group(s) {missing} have no hyper-parameter {self.pname!r}; they have {sorted(k for k in pgs[0] if k != 'params')}")
+    def begin_fit(self): _check_groups(self.pname, self.sched_funcs, self.run.opt.param_groups)
 
     def set_param(self):
         "Set `pname` in each parameter group to its schedule's value at the current position."
-        pos = self.n_epochs / self.epochs
-        pgs = self.opt.param_groups
+        pos = self.run.n_epochs / self.run.epochs
+        pgs = self.run.opt.param_groups
         funcs = self.sched_funcs * len(pgs) if len(self.sched_funcs) == 1 else self.sched_funcs
         for pg, f in zip(pgs, funcs): pg[self.pname] = f(pos)
 
     def begin_batch(self):
-        if self.in_train: self.set_param()
+        if self.run.in_train: self.set_param()
+
+# Cell
+# validators for combine_scheds
+def _as_list(name, v):
+    try: return list(v)
+    except TypeError: raise TypeError(f"{name} must be a list, got {type(v).__name__} {v!r}") from None
+
+def _check_phases(pcts, scheds):
+    "`pcts` as floats (non-negative, summing to 1) and `scheds` as callables, one per phase, or a clear error."
+    pcts, scheds = _as_list('pcts', pcts), _as_list('scheds', scheds)
+    if not check_same_len('pcts', pcts, 'scheds', scheds): raise ValueError("pcts and scheds are empty: combine_scheds needs at least one phase")
+    pcts = [check_number(f'pcts[{i}]', p, min=0) for i, p in enumerate(pcts)]
+    scheds = [check_callable(f'scheds[{i}]', s) for i, s in enumerate(scheds)]
+    if not math.isclose(math.fsum(pcts), 1., abs_tol=1e-6): raise ValueError(f"pcts must sum to 1, got {pcts} (sum {math.fsum(pcts)})")
+    return pcts, scheds
 
 # Cell
 def combine_scheds(pcts, scheds):
     "One schedule in phases: phase `i` takes fraction `pcts[i]` of [0, 1] (non-negative, summing to 1) and runs `scheds[i]` over its own [0, 1]."
-    pcts, scheds = list(pcts), list(scheds)
-    if len(pcts) != len(scheds): raise ValueError(f"got {len(pcts)} pcts for {len(scheds)} schedules: they must pair up")
-    if not pcts: raise ValueError("combine_scheds needs at least one phase")
-    if not all(callable(s) for s in scheds): raise TypeError("every schedule must be callable")
-    pcts = [float(p) for p in pcts]
-    if not all(p >= 0 for p in pcts): raise ValueError(f"pcts must be non-negative, got {pcts}")
-    if not math.isclose(math.fsum(pcts), 1., abs_tol=1e-6): raise ValueError(f"pcts must sum to 1, got {pcts} (sum {math.fsum(pcts)})")
+    pcts, scheds = _check_phases(pcts, scheds)
     bounds = [0.] + [min(b, 1.) for b in itertools.accumulate(pcts)]
     bounds[-1] = 1.   # [0.1]*10 sums to 0.9999999999999999: the last phase must still end at 1
     def _inner(pos):
@@ -165,4 +195,5 @@ def combine_scheds(pcts, scheds):
 # Cell
 def cos_1cycle_anneal(start, high, end):
     "The two phases of a one-cycle schedule: cosine from `start` up to `high`, then cosine from `high` down to `end`."
+    start, high, end = check_number('start', start), check_number('high', high), check_number('end', end)
     return [sched_cos(start, high), sched_cos(high, end)]

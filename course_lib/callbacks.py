@@ -5,57 +5,68 @@ __all__ = ['DataBunch', 'get_model', 'Learner', 'camel2snake', 'EVENTS', 'Callba
            'AvgStats', 'AvgStatsCallback']
 
 # Cell
-import re
+import math, re
 import torch
-from torch import nn, optim
-from fastcore.basics import listify
+from torch import optim
+from fastcore.basics import GetAttr, listify, store_attr
 from fastcore.basics import camel2snake as _fastcore_camel2snake
+from .checks import check_callable, check_int, check_number, check_type
+from .minibatch import mlp
 
 # Cell
-def _dataset_of(dl):
-    "The dataset behind loader `dl`: our `DataLoader`'s `ds`, or PyTorch's `dataset`."
+def _dataset_of(dl, name):
+    "The dataset behind loader `dl` (argument `name`): our `DataLoader`'s `ds`, or PyTorch's `dataset`."
     for attr in ('ds', 'dataset'):
         ds = getattr(dl, attr, None)
         if ds is not None: return ds
-    raise TypeError(f"cannot find the dataset of {type(dl).__name__}: it has neither a `ds` nor a `dataset` attribute")
+    raise TypeError(f"{name}: cannot find the dataset of {type(dl).__name__}: it has neither a `ds` nor a `dataset` attribute")
 
 # Cell
 class DataBunch():
     "The training and validation loaders of a task, and `c`, the number of outputs a model for it needs."
-    def __init__(self, train_dl, valid_dl, c=None): self.train_dl, self.valid_dl, self.c = train_dl, valid_dl, c
+    def __init__(self, train_dl, valid_dl, c=None): store_attr()
 
     @property
     def train_ds(self):
         "The training dataset."
-        return _dataset_of(self.train_dl)
+        return _dataset_of(self.train_dl, 'train_dl')
 
     @property
     def valid_ds(self):
         "The validation dataset."
-        return _dataset_of(self.valid_dl)
+        return _dataset_of(self.valid_dl, 'valid_dl')
 
     def __repr__(self): return f"{type(self).__name__}(train: {len(self.train_dl)} batches, valid: {len(self.valid_dl)} batches, c={self.c})"
 
 # Cell
+# validators for get_model: what it reads from `data`
+def _n_in(data):
+    "The number of inputs a model for `data` needs (numbers in one training sample), or a clear error."
+    if not hasattr(data, 'train_dl'): raise TypeError(f"data must be a DataBunch, got {type(data).__name__}")
+    if len(data.train_ds) == 0: raise ValueError("data: the training set is empty, so the number of inputs is unknown")
+    return data.train_ds[0][0].numel()
+
+def _n_out(data):
+    "`data.c`, the number of outputs, as a positive int, or a clear error."
+    if data.c is None: raise ValueError("data.c (the number of outputs) is None: give it to DataBunch as c=")
+    return check_int('data.c', data.c, min=1)
+
+# Cell
 def get_model(data, lr=0.5, nh=50):
-    "A `Linear`-`ReLU`-`Linear` network sized for `data` (inputs per sample, `data.c` outputs), and `optim.SGD` over its parameters."
-    if data.c is None: raise ValueError("get_model: data.c (the number of outputs) is None; give it to DataBunch as c=")
-    ds = data.train_ds
-    if len(ds) == 0: raise ValueError("get_model: the training set is empty, so the number of inputs is unknown")
-    n_in = ds[0][0].numel()
-    model = nn.Sequential(nn.Linear(n_in, nh), nn.ReLU(), nn.Linear(nh, data.c))
-    return model, optim.SGD(model.parameters(), lr=lr)
+    "The lessons' `mlp` sized for `data` (the numbers in a training sample in, `data.c` out), and `optim.SGD` over its parameters."
+    model = mlp(_n_in(data), check_int('nh', nh, min=1), _n_out(data))
+    return model, optim.SGD(model.parameters(), lr=check_number('lr', lr, min=0))
 
 # Cell
 class Learner():
     "The four things a training run needs: a model, its optimizer, a loss function and a `DataBunch`."
-    def __init__(self, model, opt, loss_func, data): self.model, self.opt, self.loss_func, self.data = model, opt, loss_func, data
+    def __init__(self, model, opt, loss_func, data): store_attr()
     def __repr__(self): return f"{type(self).__name__}(model={type(self.model).__name__}, opt={type(self.opt).__name__}, data={self.data})"
 
 # Cell
 def camel2snake(name):
     "`CamelCase` to `snake_case` like fastcore's `camel2snake`, with runs of underscores collapsed: `LR_Find` gives `lr_find`."
-    return re.sub(r'_+', '_', _fastcore_camel2snake(name))
+    return re.sub(r'_+', '_', _fastcore_camel2snake(check_type('name', name, str)))
 
 # Cell
 EVENTS = ('begin_fit', 'begin_epoch', 'begin_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
@@ -63,9 +74,9 @@ EVENTS = ('begin_fit', 'begin_epoch', 'begin_batch', 'after_pred', 'after_loss',
           'after_cancel_train', 'after_fit')
 
 # Cell
-class Callback():
-    "Base class for callbacks: subclasses define methods named after `EVENTS`; unknown attributes are read from the runner."
-    _order, run = 0, None
+class Callback(GetAttr):
+    "Base class for callbacks: subclasses define methods named after `EVENTS`; attributes a callback lacks are read from its runner."
+    _default, _order, run = 'run', 0, None
 
     def set_runner(self, run):
         "Attach this callback to `run` (a `Runner`)."
@@ -76,19 +87,21 @@ class Callback():
         "The attribute name on the runner: the class name in snake case, without a `Callback` suffix."
         return re.sub(r'_callback$', '', camel2snake(type(self).__name__))
 
+    def _component_attr_filter(self, k): return not k.startswith('_') and k not in EVENTS
+
     def __getattr__(self, k):
-        if k.startswith('_') or k in EVENTS or self.run is None:
-            where = '' if self.run is None or k.startswith('_') or k in EVENTS else ' or its runner'
-            raise AttributeError(f"{type(self).__name__!r} object{where} has no attribute {k!r}"
-                                 + (" (it is not attached to a Runner)" if self.run is None else ""))
-        return getattr(self.run, k)
+        if self.run is None and self._component_attr_filter(k):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {k!r} (it is not attached to a Runner)")
+        return super().__getattr__(k)
 
     def __repr__(self): return f"{type(self).__name__}()"
 
 # Cell
 class TrainEvalCallback(Callback):
     "Switches the model between `train()` and `eval()` for each pass, and counts progress in `run.n_iter` and a fractional `run.n_epochs`."
-    def begin_fit(self): self.run.n_epochs, self.run.n_iter = 0., 0
+    def begin_fit(self):
+        run = self.run
+        run.n_epochs, run.n_iter = float(run.start_epoch), run.start_epoch * len(run.data.train_dl)
 
     def begin_epoch(self):
         self.run.n_epochs = float(self.run.epoch)
@@ -113,32 +126,50 @@ class CancelTrainException(Exception):
     "Raised by a callback to stop training: no more batches or epochs, straight to `after_fit`."
 
 # Cell
-_STATE = ('learn', 'cbs', 'epochs', 'epoch', 'n_epochs', 'n_iter', 'in_train', 'dl', 'iters', 'iter', 'xb', 'yb', 'pred', 'loss')
+# validators for the Runner
+_STATE = ('learn', 'cbs', 'epochs', 'start_epoch', 'epoch', 'n_epochs', 'n_iter', 'in_train', 'dl', 'iters', 'iter',
+          'xb', 'yb', 'pred', 'loss', 'logger')
 
 def _check_callback(cb):
     "Raise a clear error unless `cb` is a `Callback` instance whose name does not hide the runner's own attributes."
-    if isinstance(cb, type): raise TypeError(f"got the class {cb.__name__}, not an instance: pass {cb.__name__}() in cbs, or the class in cb_funcs")
-    if not isinstance(cb, Callback): raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}: {cb!r}")
+    if isinstance(cb, type): raise TypeError(f"cbs: got the class {cb.__name__}, not an instance: pass {cb.__name__}() in cbs, or the class in cb_funcs")
+    if not isinstance(cb, Callback): raise TypeError(f"cbs must hold Callback instances, got {type(cb).__name__}: {cb!r}")
     if cb.name in _STATE or hasattr(Runner, cb.name):
-        raise ValueError(f"callback {type(cb).__name__} has the name {cb.name!r}, which is a Runner attribute; rename the class or set a `name`")
+        raise ValueError(f"cbs: callback {type(cb).__name__} has the name {cb.name!r}, which is a Runner attribute; rename the class or set a `name`")
 
 def _check_learner(learn):
-    "Raise a clear error unless `learn` has what `fit` uses."
-    missing = [k for k in ('model', 'opt', 'loss_func', 'data') if not hasattr(learn, k)]
-    if missing: raise TypeError(f"fit needs a Learner (model, opt, loss_func, data); {type(learn).__name__} lacks {missing}")
+    "`learn` if it has a model, an optimizer, a loss function and data (none of them None), or a clear error."
+    missing = [k for k in ('model', 'opt', 'loss_func', 'data') if getattr(learn, k, None) is None]
+    if missing: raise TypeError(f"learn must be a Learner (model, opt, loss_func, data); this {type(learn).__name__} lacks {missing} (or they are None)")
+    if not (hasattr(learn.data, 'train_dl') and hasattr(learn.data, 'valid_dl')):
+        raise TypeError(f"learn.data must be a DataBunch (train_dl and valid_dl), got {type(learn.data).__name__}")
+    return learn
 
-def _check_epochs(epochs):
-    "`epochs` as an int, or a clear error."
-    if isinstance(epochs, bool) or not isinstance(epochs, int): raise TypeError(f"epochs must be an int, got {epochs!r}")
-    if epochs < 0: raise ValueError(f"epochs must be >= 0, got {epochs}")
-    return epochs
+def _check_fit(epochs, learn, start_epoch):
+    "`(epochs, learn, start_epoch)` checked: two ints with 0 <= start_epoch <= epochs, and a usable learner."
+    epochs = check_int('epochs', epochs, min=0)
+    return epochs, _check_learner(learn), check_int('start_epoch', start_epoch, min=0, max=epochs)
+
+def _check_cb_funcs(cb_funcs):
+    "`cb_funcs` as a list of callables (each makes a callback), or a clear error."
+    return [check_callable(f'cb_funcs[{i}]', f, hint='pass a Callback class or a partial that makes one') for i, f in enumerate(listify(cb_funcs))]
+
+def _check_attached(run, cbs):
+    "`cbs` as a list, if every one of them is a callback of `run`, or a clear error."
+    cbs = listify(cbs)
+    stray = [cb for cb in cbs if not any(cb is c for c in run.cbs)]
+    if stray: raise ValueError(f"cbs: {stray} were never added to this runner, whose callbacks are {run.cbs}; nothing was removed")
+    return cbs
 
 # Cell
+_CANCELLED = {CancelBatchException: 'after_cancel_batch', CancelEpochException: 'after_cancel_epoch',
+              CancelTrainException: 'after_cancel_train'}
+
 class Runner():
     "Trains a `Learner` with `fit`, calling its callbacks at each event (see the contract); `cb_funcs` are called to make callbacks."
     def __init__(self, cbs=None, cb_funcs=None):
-        self.cbs, self.learn = [], None
-        self.add_cbs([TrainEvalCallback()] + listify(cbs) + [f() for f in listify(cb_funcs)])
+        self.cbs, self.learn, self.logger = [], None, print
+        self.add_cbs([TrainEvalCallback()] + listify(cbs) + [f() for f in _check_cb_funcs(cb_funcs)])
 
     @property
     def model(self): return self.learn.model
@@ -160,8 +191,8 @@ class Runner():
         self._sort()
 
     def remove_cbs(self, cbs):
-        "Detach `cbs` from this runner."
-        for cb in listify(cbs):
+        "Detach `cbs` (callbacks of this runner) from it."
+        for cb in _check_attached(self, cbs):
             self.cbs.remove(cb)
             if getattr(self, cb.name, None) is cb: delattr(self, cb.name)
         self._sort()
@@ -174,32 +205,34 @@ class Runner():
     def __call__(self, event):
         "Call every callback's method for `event`, in order; True if any returned a true value."
         handlers = self._handlers.get(event)
-        if handlers is None: raise ValueError(f"unknown event {event!r}; the events are {EVENTS}")
+        if handlers is None: raise ValueError(f"event: unknown event {event!r}; the events are {EVENTS}")
         res = False
         for f in handlers:
             if f(): res = True
         return res
 
-    def fit(self, epochs, learn):
-        "Train `learn` for `epochs` epochs. On any exception, `after_fit` and the clean-up still run and the exception is re-raised."
-        epochs = _check_epochs(epochs)
-        _check_learner(learn)
-        self.epochs, self.learn, self.epoch, self.iter, self.iters, self.in_train = epochs, learn, 0, 0, 0, False
+    def fit(self, epochs, learn, start_epoch=0):
+        "Train `learn` for epochs `start_epoch` ... `epochs-1`. On any exception, `after_fit` and the clean-up still run and the exception is re-raised."
+        self.epochs, self.learn, self.start_epoch = _check_fit(epochs, learn, start_epoch)
+        self.epoch, self.iter, self.iters, self.in_train = start_epoch, 0, 0, False
         self.xb = self.yb = self.pred = self.loss = self.dl = None
         self._sort()
         for cb in self.cbs: cb.set_runner(self)
         was_training = learn.model.training
-        try:
-            try:
-                if not self('begin_fit'):
-                    for epoch in range(epochs):
-                        self.epoch = epoch
-                        self._one_epoch()
-            except CancelTrainException: self('after_cancel_train')
+        try: self._with_events(self._all_epochs, 'begin_fit', CancelTrainException)
         except BaseException as e:
             self._finish(was_training, e)
             raise
         self._finish(was_training)
+
+    def _with_events(self, f, event, exc):
+        "Fire `event`, then run `f` unless a callback returned True; an `exc` raised by either fires its `after_cancel_...` event."
+        try:
+            if not self(event): f()
+        except exc: self(_CANCELLED[exc])
+
+    def _all_epochs(self):
+        for self.epoch in range(self.start_epoch, self.epochs): self._one_epoch()
 
     def _one_epoch(self):
         self.in_train, self.dl = True, self.data.train_dl
@@ -209,22 +242,18 @@ class Runner():
         self('after_epoch')
 
     def _one_pass(self, begin_event):
-        try:
-            self.iters = len(self.dl)
-            if self(begin_event): return
-            for i, (xb, yb) in enumerate(self.dl): self._one_batch(i, xb, yb)
-        except CancelEpochException: self('after_cancel_epoch')
+        self.iters = len(self.dl)
+        self._with_events(self._all_batches, begin_event, CancelEpochException)
 
-    def _one_batch(self, i, xb, yb):
-        self.iter, self.xb, self.yb, self.pred, self.loss = i, xb, yb, None, None
-        try: self._batch_steps()
-        except CancelBatchException: self('after_cancel_batch')
-        self('after_batch')
+    def _all_batches(self):
+        for self.iter, (self.xb, self.yb) in enumerate(self.dl):
+            self.pred = self.loss = None
+            self._with_events(self._batch_steps, 'begin_batch', CancelBatchException)
+            self('after_batch')
 
     def _batch_steps(self):
         "Predict, compute the loss, and when training backpropagate, step and clear the gradients; an event returning True ends the batch there."
         learn = self.learn
-        if self('begin_batch'): return
         self.pred = learn.model(self.xb)
         if self('after_pred'): return
         self.loss = learn.loss_func(self.pred, self.yb)
@@ -264,6 +293,7 @@ _WHEN = {'after_cancel_batch': 'if CancelBatchException', 'after_cancel_epoch': 
 
 def show_training_loop(run):
     "Print the training loop of `run`: each event in firing order, with the callbacks (in `_order`) that handle it."
+    check_type('run', run, Runner)
     for step, depth in _LOOP:
         pad = '    ' * depth
         if step not in EVENTS: print(f"{pad}{step}"); continue
@@ -272,77 +302,74 @@ def show_training_loop(run):
         print(f"{pad}{label:<{46 - len(pad)}} {names}")
 
 # Cell
+# validators for AvgStats
 def _metric_name(m): return getattr(m, '__name__', type(m).__name__)
 
+def _check_metrics(metrics):
+    "`metrics` as a list of callables `metric(pred, yb)`, or a clear error."
+    ms = listify(metrics)
+    for i, m in enumerate(ms): check_callable(f'metrics[{i}]', m, hint='pass the function itself (e.g. accuracy), not its name')
+    return ms
+
+def _one_number_each(vals, names):
+    "The batch's loss and metric values as 0-d tensors (numbers become tensors), or a clear error for a value per sample."
+    vals = [v if isinstance(v, torch.Tensor) else torch.tensor(float(v), device=vals[0].device) for v in vals]
+    for v, n in zip(vals, names):
+        if v.ndim: raise ValueError(f"AvgStats: {n} must be one number per batch (a 0-d tensor: the mean over the batch), got shape {tuple(v.shape)}")
+    return vals
+
+# Cell
 class AvgStats():
-    "Averages of the loss and each of `metrics` over the batches seen, weighted by batch size; `in_train` labels the pass."
-    def __init__(self, metrics, in_train, flush_at=2**20):
-        self.metrics, self.in_train, self.flush_at = listify(metrics), in_train, flush_at
+    "The loss and each of `metrics` over one pass: `sums` of `value * batch size` (float64, on the batches' device) and `count` samples; `in_train` labels the pass."
+    def __init__(self, metrics, in_train):
+        self.metrics, self.in_train = _check_metrics(metrics), in_train
+        self.names = ['loss'] + [_metric_name(m) for m in self.metrics]
         self.reset()
 
     def reset(self):
         "Forget all batches seen."
-        self.count, self._tot_loss, self._tot_mets = 0, 0., [0.] * len(self.metrics)
-        self._losses, self._sizes, self._preds, self._ys, self._kept = [], [], [], [], 0
+        self.sums, self.count = torch.zeros(len(self.names), dtype=torch.float64), 0
 
     def accumulate(self, run):
-        "Add the current batch of `run` (its `xb`, `yb`, `pred` and `loss`)."
-        bn = len(run.xb)
+        "Add the current batch of `run`: its loss and each `metric(pred, yb)`, times the batch size, to `sums`; the batch size to `count`."
+        bn, pred = len(run.xb), run.pred.detach()
+        vals = _one_number_each([run.loss.detach()] + [m(pred, run.yb) for m in self.metrics], self.names)
+        self.sums = self.sums.to(vals[0].device).add_(torch.stack(vals), alpha=bn)
         self.count += bn
-        self._losses.append(run.loss.detach())
-        self._sizes.append(bn)
-        if self.metrics:
-            pred = run.pred.detach()
-            self._preds.append(pred)
-            self._ys.append(run.yb)
-            self._kept += pred.numel()
-        if self._kept >= self.flush_at or len(self._sizes) >= 4096: self._flush()
 
-    def _flush(self):
-        "Fold the kept batches into the totals."
-        if not self._sizes: return
-        losses = torch.stack(self._losses).detach().double().cpu()
-        if losses.numel() != len(self._sizes):
-            raise ValueError(f"AvgStats: the loss must be one number per batch, got losses of shape {tuple(self._losses[0].shape)}")
-        n = torch.tensor(self._sizes, dtype=torch.float64)
-        self._tot_loss += float(losses.reshape(-1) @ n)
-        if self.metrics:
-            pred, y, total = torch.cat(self._preds), torch.cat(self._ys), sum(self._sizes)
-            for i, m in enumerate(self.metrics): self._tot_mets[i] += float(m(pred, y)) * total
-        self._losses, self._sizes, self._preds, self._ys, self._kept = [], [], [], [], 0
+    @property
+    def all_stats(self):
+        "The totals as floats: the loss, then each metric, each summed over samples."
+        return self.sums.tolist()
+
+    @property
+    def avg_stats(self):
+        "The per-sample averages of `all_stats`; an empty list before the first batch."
+        return (self.sums / self.count).tolist() if self.count else []
 
     @property
     def tot_loss(self):
         "The loss summed over samples."
-        self._flush()
-        return self._tot_loss
+        return self.all_stats[0]
 
     @property
     def tot_mets(self):
         "Each metric summed over samples."
-        self._flush()
-        return list(self._tot_mets)
-
-    @property
-    def all_stats(self):
-        "The totals: loss, then each metric, each summed over samples."
-        return [self.tot_loss] + self.tot_mets
-
-    @property
-    def avg_stats(self):
-        "The averages of `all_stats` per sample; an empty list before the first batch."
-        return [o / self.count for o in self.all_stats] if self.count else []
+        return self.all_stats[1:]
 
     def __repr__(self):
         label = 'train' if self.in_train else 'valid'
         if not self.count: return f"{label}: no batches yet"
-        names = ['loss'] + [_metric_name(m) for m in self.metrics]
-        return f"{label}: " + ', '.join(f"{n} {v:.4f}" for n, v in zip(names, self.avg_stats))
+        return f"{label}: " + ', '.join(f"{n} {v:.4f}" for n, v in zip(self.names, self.avg_stats))
 
 # Cell
+def _avgs(stats): return stats.avg_stats or [math.nan] * len(stats.names)
+
 class AvgStatsCallback(Callback):
-    "Averages the loss and `metrics` over each epoch's training and validation batches, and prints them after each epoch."
-    def __init__(self, metrics): self.train_stats, self.valid_stats = AvgStats(metrics, True), AvgStats(metrics, False)
+    "Averages the loss and `metrics` over each epoch's training and validation batches; after each epoch `log` holds them under `names`, and `run.logger` gets one line."
+    def __init__(self, metrics):
+        self.train_stats, self.valid_stats, self.log = AvgStats(metrics, True), AvgStats(metrics, False), {}
+        self.names = ['epoch'] + [f'{p}_{n}' for p in ('train', 'valid') for n in self.train_stats.names]
 
     def begin_epoch(self):
         self.train_stats.reset()
@@ -352,4 +379,7 @@ class AvgStatsCallback(Callback):
         run = self.run
         (self.train_stats if run.in_train else self.valid_stats).accumulate(run)
 
-    def after_epoch(self): print(f"epoch {self.run.epoch}  {self.train_stats}  |  {self.valid_stats}")
+    def after_epoch(self):
+        e = self.run.epoch
+        self.log = dict(zip(self.names, [e] + _avgs(self.train_stats) + _avgs(self.valid_stats)))
+        self.run.logger(f"epoch {e}  {self.train_stats}  |  {self.valid_stats}")

@@ -5,33 +5,42 @@ __all__ = ['variance', 'std', 'mean_abs_dev', 'covariance', 'correlation', 'soft
 # Cell
 import math
 import torch
+from .checks import check_int
 
 # Cell
+# validators for the statistics
 def _as_float(x, name='x'):
-    "`x` as a floating-point tensor, refusing empty input."
-    if not isinstance(x, torch.Tensor): x = torch.as_tensor(x)
-    if not x.is_floating_point(): x = x.float()
+    "`x` as a non-empty real floating-point tensor, or a clear error."
+    try: x = torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a tensor or a sequence of numbers, got {type(x).__name__} {str(x)[:40]!r}") from None
+    if x.is_complex(): raise TypeError(f"{name} must be real, got a complex tensor of dtype {x.dtype}")
     if x.numel() == 0: raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): need at least one element")
-    return x
+    return x if x.is_floating_point() else x.float()
+
+def _check_dim(x, dim):
+    "`dim` as an int that indexes a dimension of `x`, or a clear error."
+    return check_int('dim', dim, min=-max(x.ndim, 1), max=max(x.ndim, 1) - 1)
+
+def _check_correction(correction, n):
+    "`correction` as an int in [0, n), so that `n - correction` is positive, or a clear error."
+    return check_int('correction', correction, min=0, max=n - 1)
+
+def _check_same_shape(a_name, a, b_name, b):
+    if a.shape != b.shape: raise ValueError(f"{a_name} and {b_name} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
 
 # Cell
 def _flat_or_dim(x, dim):
     "`(x, dim)` where `dim=None` means all elements (flattened)."
     if dim is None: return x.reshape(-1), 0
-    if not isinstance(dim, int): raise TypeError(f"dim must be an int or None, got {type(dim).__name__}")
-    if x.ndim == 0: x = x.reshape(1)
-    if not -x.ndim <= dim < x.ndim: raise ValueError(f"dim={dim} is out of range for a tensor of shape {tuple(x.shape)}")
-    return x, dim
+    return (x.reshape(1) if x.ndim == 0 else x), _check_dim(x, dim)
 
 # Cell
 def variance(x, dim=None, correction=0):
     "Mean squared deviation from the mean, dividing by `n - correction` (0: population, 1: sample); two-pass, so stable."
     x, dim = _flat_or_dim(_as_float(x), dim)
     n = x.shape[dim]
-    if correction < 0 or n - correction <= 0:
-        raise ValueError(f"correction={correction} needs more than {correction} elements, got {n}")
     dev = x - x.mean(dim, keepdim=True)
-    return (dev * dev).sum(dim) / (n - correction)
+    return (dev * dev).sum(dim) / (n - _check_correction(correction, n))
 
 # Cell
 def std(x, dim=None, correction=0):
@@ -48,32 +57,44 @@ def mean_abs_dev(x, dim=None):
 def _paired(x, y):
     "`x` and `y` as flat float tensors of the same shape."
     x, y = _as_float(x, 'x'), _as_float(y, 'y')
-    if x.shape != y.shape: raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    _check_same_shape('x', x, 'y', y)
     return x.reshape(-1), y.reshape(-1)
+
+# Cell
+def _check_spread(sx, sy):
+    "The two standard deviations, if neither is zero, or a clear error."
+    if sx == 0 or sy == 0: raise ValueError(f"correlation is undefined when x or y is constant: std(x)={float(sx)}, std(y)={float(sy)}")
+    return sx, sy
 
 # Cell
 def covariance(x, y, correction=0):
     "Mean product of the deviations of paired `x` and `y` from their means, dividing by `n - correction`."
     x, y = _paired(x, y)
-    n = len(x)
-    if correction < 0 or n - correction <= 0:
-        raise ValueError(f"correction={correction} needs more than {correction} elements, got {n}")
-    return ((x - x.mean()) * (y - y.mean())).sum() / (n - correction)
+    return ((x - x.mean()) * (y - y.mean())).sum() / (len(x) - _check_correction(correction, len(x)))
 
 # Cell
 def correlation(x, y):
     "Pearson correlation of paired `x` and `y`: covariance over the product of standard deviations, in [-1, 1]."
     x, y = _paired(x, y)
-    sx, sy = std(x), std(y)
-    if sx == 0 or sy == 0: raise ValueError("correlation is undefined when x or y is constant (zero standard deviation)")
+    sx, sy = _check_spread(std(x), std(y))
     return (covariance(x, y) / (sx * sy)).clamp(-1, 1)
+
+# Cell
+def _with_dims(x, dim):
+    "`x` if it has at least one dimension and `dim` indexes one of them, or a clear error."
+    if x.ndim == 0: raise ValueError("x: softmax needs at least one dimension, got a 0-d tensor")
+    _check_dim(x, dim)
+    return x
+
+def _check_targets(x, t):
+    "Raise a clear error unless targets `t` have the shape of the logits `x` and lie in [0, 1] (NaN does not)."
+    _check_same_shape('logits', x, 'targets', t)
+    if not ((t >= 0) & (t <= 1)).all(): raise ValueError(f"targets must lie in [0, 1], got values from {t.min().item()} to {t.max().item()} (or NaN)")
 
 # Cell
 def softmax(x, dim=-1):
     "Softmax along `dim`: exp(x) / sum(exp(x)), computed after subtracting the max (which does not change the result)."
-    x = _as_float(x)
-    if x.ndim == 0: raise ValueError("softmax needs at least one dimension, got a 0-d tensor")
-    if not -x.ndim <= dim < x.ndim: raise ValueError(f"dim={dim} is out of range for a tensor of shape {tuple(x.shape)}")
+    x = _with_dims(_as_float(x), dim)
     e = (x - x.amax(dim, keepdim=True)).exp()
     return e / e.sum(dim, keepdim=True)
 
@@ -81,6 +102,5 @@ def softmax(x, dim=-1):
 def binary_cross_entropy(logits, targets):
     "Mean binary cross-entropy of per-class sigmoids: `logits` are raw scores, `targets` in [0, 1] of the same shape."
     x, t = _as_float(logits, 'logits'), _as_float(targets, 'targets')
-    if x.shape != t.shape: raise ValueError(f"logits and targets must have the same shape, got {tuple(x.shape)} and {tuple(t.shape)}")
-    if ((t < 0) | (t > 1)).any(): raise ValueError("targets must lie in [0, 1]")
+    _check_targets(x, t)
     return (x.clamp(min=0) - x * t + torch.log1p(torch.exp(-x.abs()))).mean()

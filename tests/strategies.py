@@ -17,3 +17,14 @@ def float_tensors(draw, shape=None, lo=-10., hi=10.):
     shape = draw(shapes()) if shape is None else shape
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
     return torch.empty(shape).uniform_(lo, hi, generator=g)
+
+# --- schedules (test_anneal) and statistics (test_foundations)
+values = st.floats(-1e3, 1e3, allow_nan=False)                         # a schedule's start or end
+positives = st.floats(1e-6, 1e3)                                       # sched_exp's start or end
+closed_positions = st.floats(0., 1.)                                   # a schedule position, 1.0 included
+finite64 = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+import numpy as np
+from hypothesis.extra.numpy import arrays
+vectors64 = arrays(np.float64, st.integers(2, 40), elements=finite64)                       # paired-statistics inputs
+logit_rows = arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 8)), elements=st.floats(-50, 50))

@@ -14,9 +14,7 @@ from course_lib.anneal import (annealer, sched_lin, sched_cos, sched_no, sched_e
 from course_lib.callbacks import DataBunch, Learner, Runner
 from course_lib.minibatch import Dataset, get_dls, cross_entropy
 
-values = st.floats(-1e3, 1e3, allow_nan=False)
-positives = st.floats(1e-6, 1e3)
-positions = st.floats(0, 1)
+from strategies import values, positives, closed_positions as positions
 SCHEDS = [sched_lin, sched_cos, sched_no, sched_exp]
 
 
@@ -84,8 +82,10 @@ def test_schedules_accept_a_tensor_grid_ending_at_one():
 @pytest.mark.parametrize('f', SCHEDS)
 def test_schedules_reject_bad_positions(f):
     s = f(1., 2.)
-    for bad in (-0.01, 1.01, float('nan'), float('inf')):
-        with pytest.raises(ValueError, match=r'\[0, 1\]'): s(bad)
+    for bad in (-0.01, 1.01, float('inf')):
+        with pytest.raises(ValueError, match=r'pos must be in \[0, 1\]'): s(bad)
+    with pytest.raises(ValueError, match='pos.*nan'): s(float('nan'))
+    with pytest.raises(TypeError, match='pos.*None'): s(None)          # not a schedule built a second time
     with pytest.raises(TypeError, match='pos'): s('half')
     with pytest.raises(TypeError, match='pos'): s(torch.tensor([0.1, 0.2]))
 
@@ -154,7 +154,14 @@ def test_combine_scheds_example_from_the_lesson():
     f = combine_scheds([0.3, 0.7], [sched_cos(0.3, 0.6), sched_cos(0.6, 0.2)])
     assert (f(0.), f(0.3), f(1.)) == (0.3, 0.6, 0.2)
     assert f(0.5) == pytest.approx(sched_cos(0.6, 0.2)(0.2 / 0.7))
-    assert set(f.__code__.co_freevars) >= {'scheds'}
+
+def test_combine_scheds_keeps_its_own_phases():
+    "The closure holds its own bounds and schedules: changing the lists it was built from afterwards changes nothing."
+    pcts, scheds = [0.3, 0.7], [sched_cos(0.3, 0.6), sched_cos(0.6, 0.2)]
+    f = combine_scheds(pcts, scheds)
+    before = [f(p) for p in (0., 0.2, 0.5, 1.)]
+    pcts[:] = [0.9, 0.1]; scheds.reverse()
+    assert [f(p) for p in (0., 0.2, 0.5, 1.)] == before
     vals = [f(p) for p in torch.linspace(0.01, 1, 100)]
     assert vals[-1] == 0.2
 
@@ -170,14 +177,17 @@ def test_combine_scheds_tolerates_rounding_in_pcts():
 def test_combine_scheds_rejects_bad_input():
     s = [sched_lin(0, 1), sched_lin(1, 0)]
     with pytest.raises(ValueError, match='sum to 1'): combine_scheds([0.3, 0.6], s)
-    with pytest.raises(ValueError, match='non-negative'): combine_scheds([1.2, -0.2], s)
-    with pytest.raises(ValueError, match='non-negative'): combine_scheds([float('nan'), 1.], s)
-    with pytest.raises(ValueError, match='pair up'): combine_scheds([0.3, 0.7], s[:1])
+    with pytest.raises(ValueError, match=r'pcts\[1\].*>= 0.*-0.2'): combine_scheds([1.2, -0.2], s)
+    with pytest.raises(ValueError, match=r'pcts\[0\].*nan'): combine_scheds([float('nan'), 1.], s)
+    with pytest.raises(TypeError, match=r'pcts\[1\].*None'): combine_scheds([0.5, None], s)
+    with pytest.raises(TypeError, match='pcts must be a list'): combine_scheds(None, s)
+    with pytest.raises(ValueError, match='same length'): combine_scheds([0.3, 0.7], s[:1])
     with pytest.raises(ValueError, match='at least one'): combine_scheds([], [])
-    with pytest.raises(TypeError, match='callable'): combine_scheds([0.5, 0.5], [s[0], 3])
+    with pytest.raises(TypeError, match=r'scheds\[1\] must be callable'): combine_scheds([0.5, 0.5], [s[0], 3])
     f = combine_scheds([0.3, 0.7], s)
-    for bad in (-0.1, 1.0001, float('nan')):
+    for bad in (-0.1, 1.0001):
         with pytest.raises(ValueError, match=r'\[0, 1\]'): f(bad)
+    with pytest.raises(TypeError, match='pos'): f(None)
 
 
 def test_cos_1cycle_anneal():
@@ -261,7 +271,7 @@ def test_recorder_plots_return_figures():
     with pytest.raises(ValueError, match='nothing'): rec.plot_loss()
     Runner(cbs=rec).fit(2, learn)
     n = 2 * len(data.train_dl)
-    assert len(rec.losses) == n and all(isinstance(l, float) for l in rec.losses)
+    assert len(rec.losses) == n and all(isinstance(l, torch.Tensor) and l.ndim == 0 and not l.requires_grad for l in rec.losses)
     fig = rec.plot_loss(skip_last=3)
     assert isinstance(fig, Figure) and len(fig.axes[0].lines[0].get_ydata()) == n - 3
     fig = rec.plot_lr()
@@ -269,3 +279,20 @@ def test_recorder_plots_return_figures():
     with pytest.raises(ValueError, match='pgid'): rec.plot_lr(1)
     with pytest.raises(ValueError, match='skip_last'): rec.plot_loss(skip_last=n)
     with pytest.raises(ValueError, match='skip_last'): rec.plot_loss(skip_last=-1)
+
+
+def test_recorder_plot_is_loss_against_lr_on_a_log_axis():
+    torch.manual_seed(0)
+    data = tiny_data()
+    learn = create_learner(get_model_func(), cross_entropy, data)
+    rec = Recorder()
+    Runner(cbs=[rec, ParamScheduler('lr', sched_exp(1e-3, 1.))]).fit(1, learn)
+    n = len(data.train_dl)
+    fig = rec.plot(skip_last=2)
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure) and ax.get_xscale() == 'log'
+    xs, ys = ax.lines[0].get_data()
+    assert list(xs) == rec.lrs[-1][:n - 2] and list(ys) == pytest.approx(torch.stack(rec.losses[:n - 2]).tolist())
+    assert len(rec.plot().axes[0].lines[0].get_xdata()) == n
+    with pytest.raises(ValueError, match='skip_last'): rec.plot(skip_last=n)
+    with pytest.raises(ValueError, match='pgid'): rec.plot(pgid=2)

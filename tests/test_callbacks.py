@@ -230,8 +230,8 @@ def test_cancel_outside_its_scope_propagates(exc, event):
 def test_ordinary_exception_reraised_unchanged(event):
     boom = RuntimeError('boom')
     log, err = run_trace(at=event, action=raiser(boom))
-    assert err is boom                                 # the same object ...
-    assert err.__notes__ if hasattr(err, '__notes__') else True
+    assert err is boom                                 # the same object, with nothing noted on it ...
+    assert getattr(err, '__notes__', []) == []
     names = [f.name for f in traceback.extract_tb(err.__traceback__)]
     assert 'f' in names and 'fit' in names             # ... with its traceback, from the raising function up through fit
     assert log == (NORMAL if event == 'after_fit' else upto(event) + END)
@@ -513,7 +513,7 @@ def test_databunch_and_get_model():
 
 
 def test_minibatch_pipeline_works_with_runner():
-    mb = pytest.importorskip('course_lib.minibatch')
+    import course_lib.minibatch as mb
     x, y = synth(200, n_in=6)
     tds, vds = mb.Dataset(x[:150], y[:150]), mb.Dataset(x[150:], y[150:])
     data = DataBunch(*mb.get_dls(tds, vds, 16), c=3)
@@ -583,23 +583,125 @@ def test_avg_stats_callback_in_runner(capsys):
     assert st_.valid_stats.avg_stats == pytest.approx([vl, va], rel=1e-5)
 
 
-@pytest.mark.parametrize('flush_at', [1, 7, 100, 2**20])
-def test_avg_stats_same_whatever_the_flush_size(flush_at):
-    "Folding kept batches in early (every batch) or late gives the same averages."
+def test_avg_stats_sums_are_value_times_batch_size_per_batch():
+    "`sums` is a float64 tensor holding, per batch, metric(pred, yb) * bs added up: exact for mean metrics, and what it says for others."
     g = torch.Generator().manual_seed(0)
-    pred, y = torch.randn(50, 5, generator=g, dtype=torch.float64), torch.randint(0, 5, (50,), generator=g)
-    s = AvgStats([acc, lambda p, t: F.cross_entropy(p, t)], in_train=True, flush_at=flush_at)
+    pred, y = torch.randn(50, 5, generator=g), torch.randint(0, 5, (50,), generator=g)
+    top = lambda p, t: p.max()                          # not a mean: its batch values are weighted by batch size all the same
+    s = AvgStats([acc, top], in_train=True)
+    expected = torch.zeros(3, dtype=torch.float64)
     for i in range(0, 50, 8):
         p, t = pred[i:i + 8], y[i:i + 8]
-        s.accumulate(fake_batch(p, t, p, F.cross_entropy(p, t)))
+        loss = F.cross_entropy(p, t)
+        s.accumulate(fake_batch(p, t, p, loss))
+        expected += torch.tensor([loss.item(), acc(p, t).item(), p.max().item()], dtype=torch.float64) * len(t)
         assert s.count == min(i + 8, 50)
-    loss, a, ce = s.avg_stats
-    assert loss == pytest.approx(F.cross_entropy(pred, y).item(), rel=1e-9) and ce == pytest.approx(loss, rel=1e-9)
+    assert s.sums.dtype == torch.float64 and s.sums.shape == (3,) and s.sums.device == pred.device
+    assert torch.allclose(s.sums, expected, rtol=1e-6)
+    assert s.all_stats == s.sums.tolist() and s.tot_loss == s.all_stats[0] and s.tot_mets == s.all_stats[1:]
+    loss, a, _ = s.avg_stats
+    assert loss == pytest.approx(F.cross_entropy(pred, y).item(), rel=1e-5)
     assert a == pytest.approx(acc(pred, y).item(), rel=1e-6)
-    assert s.all_stats[0] == pytest.approx(50 * loss)
+    assert s.names == ['loss', 'acc', '<lambda>']
 
 
-def test_avg_stats_rejects_unreduced_loss():
+def test_avg_stats_accumulate_does_not_read_values_on_the_host(monkeypatch):
+    "No per-batch `.item()`: accumulating only adds tensors; the floats are read once, by avg_stats."
+    s = AvgStats([acc], in_train=True)
+    pred, y = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    calls = []
+    monkeypatch.setattr(torch.Tensor, 'item', lambda self: calls.append('item') or 0.)
+    monkeypatch.setattr(torch.Tensor, 'tolist', lambda self: calls.append('tolist') or [0.])
+    for i in (0, 3): s.accumulate(fake_batch(pred[i:i + 3], y[i:i + 3], pred[i:i + 3], F.cross_entropy(pred[i:i + 3], y[i:i + 3])))
+    assert calls == []
+    s.avg_stats
+    assert calls == ['tolist']
+
+
+@pytest.mark.parametrize('sizes', [(3, 3), (3, 1), (1,)])
+def test_avg_stats_rejects_unreduced_loss_even_when_the_last_batch_is_short(sizes):
+    "A per-sample loss (reduction='none') is refused at the first batch, whatever the batch sizes (a 1-sample batch included)."
     s = AvgStats([], in_train=True)
-    s.accumulate(fake_batch(torch.zeros(3, 2), torch.zeros(3), torch.zeros(3, 2), torch.ones(3)))
-    with pytest.raises(ValueError, match='one number per batch'): s.avg_stats
+    with pytest.raises(ValueError, match='loss must be one number per batch.*shape'):
+        for n in sizes: s.accumulate(fake_batch(torch.zeros(n, 2), torch.zeros(n), torch.zeros(n, 2), torch.ones(n)))
+    assert s.count == 0
+    def per_sample_acc(p, t): return (p.argmax(-1) == t).float()
+    with pytest.raises(ValueError, match='per_sample_acc'):
+        AvgStats([per_sample_acc], True).accumulate(
+            fake_batch(torch.zeros(3, 2), torch.zeros(3), torch.zeros(3, 2), torch.tensor(1.)))
+
+
+def test_avg_stats_metrics_must_be_callables():
+    with pytest.raises(TypeError, match=r"metrics\[1\].*'accuracy'"): AvgStats([acc, 'accuracy'], True)
+    with pytest.raises(TypeError, match='metrics'): AvgStatsCallback(['accuracy'])
+
+
+# ---------------------------------------------------------------- the contract other lessons build on
+def fit_with_stats(epochs=2, start_epoch=0, metrics=(acc,), cbs=(), logger=None):
+    x, y = synth(90)
+    xv, yv = synth(30, seed=3)
+    data = DataBunch(Loader(x, y, 32), Loader(xv, yv, 16), c=3)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    run = Runner(cbs=list(cbs), cb_funcs=partial(AvgStatsCallback, list(metrics)))
+    if logger is not None: run.logger = logger
+    run.fit(epochs, Learner(model, torch.optim.SGD(model.parameters(), lr=0.3), F.cross_entropy, data), start_epoch=start_epoch)
+    return run
+
+
+def test_avg_stats_callback_log_names_and_logger(capsys):
+    lines, logs = [], []
+    class Reader(Callback):
+        _order = 1
+        def after_epoch(self): logs.append(dict(self.run.avg_stats.log))
+    run = fit_with_stats(cbs=[Reader()], logger=lines.append)
+    assert capsys.readouterr().out == ''              # everything went to the logger
+    cb = run.avg_stats
+    assert cb.names == ['epoch', 'train_loss', 'train_acc', 'valid_loss', 'valid_acc']
+    assert [list(l) for l in logs] == [cb.names] * 2 and [l['epoch'] for l in logs] == [0, 1]
+    assert all(type(v) is float for l in logs for k, v in l.items() if k != 'epoch')
+    assert logs[-1] == cb.log
+    assert [cb.log['valid_loss'], cb.log['valid_acc']] == cb.valid_stats.avg_stats
+    assert len(lines) == 2 and lines[1].startswith('epoch 1') and f"loss {cb.log['valid_loss']:.4f}" in lines[1]
+
+
+def test_a_callback_before_avg_stats_can_rewrite_the_sums():
+    "What an all-reduce does: a callback with _order < 0 changes sums/count in after_epoch, and the log shows it."
+    class Double(Callback):
+        _order = -1
+        def after_epoch(self):
+            for s in (self.run.avg_stats.train_stats, self.run.avg_stats.valid_stats):
+                s.sums *= 2; s.count *= 2           # as if a second, identical rank had been added
+    plain, doubled = fit_with_stats(epochs=1, logger=lambda l: None), fit_with_stats(epochs=1, cbs=[Double()], logger=lambda l: None)
+    assert doubled.avg_stats.log == pytest.approx(plain.avg_stats.log)
+    assert doubled.avg_stats.valid_stats.count == 60 and AvgStatsCallback._order == 0
+
+
+def test_fit_start_epoch_resumes_progress_counters():
+    seen = []
+    class Spy(Callback):
+        def begin_fit(self): seen.append(('fit', self.n_epochs, self.n_iter))
+        def begin_epoch(self): seen.append(('epoch', self.epoch))
+    run = fit_with_stats(epochs=4, start_epoch=2, cbs=[Spy()], logger=lambda l: None)
+    assert seen == [('fit', 2., 6), ('epoch', 2), ('epoch', 3)]
+    assert run.n_epochs == 4. and run.n_iter == 12 and run.start_epoch == 2
+    assert fit_with_stats(epochs=2, start_epoch=2, cbs=[Spy()], logger=lambda l: None).n_iter == 6   # nothing left to run
+    with pytest.raises(ValueError, match='start_epoch'): fit_with_stats(epochs=2, start_epoch=3)
+    with pytest.raises(TypeError, match='start_epoch'): fit_with_stats(epochs=2, start_epoch=1.0)
+
+
+def test_callback_reads_runner_through_getattr():
+    from fastcore.basics import GetAttr
+    assert issubclass(Callback, GetAttr) and Callback._default == 'run'
+    run = Runner(cb_funcs=partial(AvgStatsCallback, []))
+    assert run.avg_stats.logger is print and run.logger is print
+
+
+def test_learner_with_none_parts_and_remove_cbs_of_a_stranger():
+    learn = tiny_learner([])
+    learn.data = None
+    with pytest.raises(TypeError, match=r"learn.*\['data'\]"): Runner().fit(1, learn)
+    run = Runner()
+    stranger = AvgStatsCallback([])
+    with pytest.raises(ValueError, match='cbs.*never added'): run.remove_cbs(stranger)
+    assert len(run.cbs) == 1

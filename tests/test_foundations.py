@@ -10,8 +10,7 @@ from hypothesis.extra.numpy import arrays
 from course_lib.foundations import (variance, std, mean_abs_dev, covariance, correlation,
                                     softmax, binary_cross_entropy)
 
-finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
-vectors = arrays(np.float64, st.integers(2, 40), elements=finite)
+from strategies import finite64 as finite, vectors64 as vectors, logit_rows
 
 
 def t64(a): return torch.from_numpy(np.asarray(a, dtype=np.float64))
@@ -107,8 +106,6 @@ def test_statistics_reject_bad_input():
 
 
 # --- softmax ----------------------------------------------------------------
-
-logit_rows = arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 8)), elements=st.floats(-50, 50))
 
 
 @given(logit_rows, st.floats(-1e6, 1e6))
