@@ -417,6 +417,7 @@ def train_ensemble(x, idx, targets, loss_func, lrs, seeds, epochs=8, n_batches=4
 
 def predict(model, x):
     "The model's outputs for `x`, in eval mode and without gradients."
+    check_tensor('x', x, floating=True)
     model.eval()
     with torch.no_grad(): return model(x)
 
@@ -491,7 +492,7 @@ def open_set_plan(y_fit, y_eval, splits, seeds, n_train=300):
 OPEN_SET_METHODS = ('max_prob', 'none_class', 'doubled', 'sigmoid')
 
 def open_set_recipe(method):
-    "For `method` in `OPEN_SET_METHODS`: `(loss, {name: rule})`, the loss it trains with and the scores read from the trained model."
+    "For `method`, one of OPEN_SET_METHODS: `(loss, {name: rule})`, the loss it trains with and the scores read from the trained model."
     check_choice('method', method, OPEN_SET_METHODS)
     if method == 'max_prob': return soft_cross_entropy, {'a: max prob': max_softmax_rule, 'a: max logit': max_logit_rule, 'a: energy': energy_rule}
     if method == 'none_class': return soft_cross_entropy, {'b: none class': none_class_rule}
@@ -589,7 +590,7 @@ def _sum_to_one(t): return _check_multihot_targets(t) / t.sum(-1, keepdim=True)
 MULTILABEL_METHODS = ('softmax', 'sigmoid', 'none_class', 'doubled')
 
 def multilabel_recipe(method):
-    "For `method` in `MULTILABEL_METHODS`: `(make_targets, loss, to_scores)`, from multi-hot targets to training targets, the loss, and from outputs to per-class scores."
+    "For `method`, one of MULTILABEL_METHODS: `(make_targets, loss, to_scores)`, from multi-hot targets to training targets, the loss, and from outputs to per-class scores."
     check_choice('method', method, MULTILABEL_METHODS)
     return {'softmax': (_sum_to_one, soft_cross_entropy, softmax), 'sigmoid': (_check_multihot_targets, bce_per_example, torch.sigmoid),
             'none_class': (bar_targets, soft_cross_entropy, bar_scores), 'doubled': (doubled_targets, soft_cross_entropy, pair_scores)}[method]

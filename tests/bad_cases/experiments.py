@@ -119,3 +119,7 @@ CASES = [
     Bad('ml-plan-seed', lambda: multilabel_plan((x4, y4), (x4, y4), [-2], n_per_class=2), ValueError, ('seed', '-2')),
     Bad('ml-experiment-plan', lambda: multilabel_experiment('softmax', [{'x': 1}], 0.1), ValueError, ('plan',)),
 ]
+CASES += [
+    Bad('predict-list', lambda: predict(mlp(4, 3, 2), [[1., 2., 3., 4.]]), TypeError, ('x', 'list')),
+    Bad('predict-int', lambda: predict(mlp(4, 3, 2), torch.ones(2, 4, dtype=torch.long)), TypeError, ('x', 'int64')),
+]
