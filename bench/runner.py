@@ -14,8 +14,8 @@ the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same s
 * `Runner, no stats` -- the Runner with only its built-in `TrainEvalCallback` (no metrics at all).
 * `Runner + ProgressCallback (rows)` / `(bars)` -- `Runner + AvgStatsCallback` plus `course_lib.cnn.ProgressCallback`,
   with plain table rows only (`bars=False`, what a log or CI gets) and with fastprogress's console bars forced on
-  (`bars=True`, their output sent to a `StringIO`): the issue's target is <= 1.05x `Runner + AvgStatsCallback` at bs 64,
-  printed below each table as a per-repeat median ratio.
+  (`bars=True`, their output sent to a `StringIO`); their cost relative to `Runner + AvgStatsCallback` is printed below
+  each table as a per-repeat median ratio.
 * optional peers, when importable: `ignite` (pytorch-ignite's `create_supervised_trainer`/`_evaluator` with
   `Loss` and `Accuracy` metrics on both passes) and `lightning` (PyTorch Lightning's `Trainer` with logger, progress
   bar, checkpointing and model summary off, `num_sanity_val_steps=0` so that it validates once like the others,
