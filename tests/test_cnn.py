@@ -445,6 +445,21 @@ def test_progress_logger_restored_after_an_error():
     assert run.logger == out.append and out == [] and run.avg_stats.show is True
 
 
+def test_progress_restores_avg_stats_show_after_an_exception():
+    "A real error mid-fit: the runner still calls after_fit, which turns AvgStatsCallback's line back on (or leaves it off if it was)."
+    class Boom(Callback):
+        def after_batch(self):
+            if self.n_iter == 3: raise RuntimeError('boom')
+    for shown in (True, False):
+        data = tiny_data()
+        learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False), Boom))
+        run.avg_stats.show = shown
+        seen = []
+        run.progress.begin_epoch = lambda: seen.append(run.avg_stats.show)   # while fitting, the line is off
+        with pytest.raises(RuntimeError, match='boom'): run.fit(2, learn)
+        assert seen == [False] and run.avg_stats.show is shown and run.progress._stats is None
+
+
 def test_progress_console_bars_never_print_a_line_per_batch(capsys):
     "Forced bars outside a notebook: fastprogress's console bars redraw one line with carriage returns."
     run = progress_fit(3, True)
