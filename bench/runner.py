@@ -14,8 +14,8 @@ the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same s
 * `Runner, no stats` -- the Runner with only its built-in `TrainEvalCallback` (no metrics at all).
 * `Runner + ProgressCallback (rows)` / `(bars)` -- `Runner + AvgStatsCallback` plus `course_lib.cnn.ProgressCallback`,
   with plain table rows only (`bars=False`, what a log or CI gets) and with fastprogress's console bars forced on
-  (`bars=True`, their output sent to a `StringIO`): the issue's target is <= 1.05x `Runner + AvgStatsCallback` at bs 64,
-  printed below each table as a per-repeat median ratio.
+  (`bars=True`, their output sent to a `StringIO`); their cost relative to `Runner + AvgStatsCallback` is printed below
+  each table as a per-repeat median ratio.
 * optional peers, when importable: `ignite` (pytorch-ignite's `create_supervised_trainer`/`_evaluator` with
   `Loss` and `Accuracy` metrics on both passes) and `lightning` (PyTorch Lightning's `Trainer` with logger, progress
   bar, checkpointing and model summary off, `num_sanity_val_steps=0` so that it validates once like the others,
@@ -29,9 +29,11 @@ its ratio is the noise floor.
 
     python bench/runner.py            # 15 repeats at bs 64 and 512
     python bench/runner.py --quick    # 3 repeats: a smoke run, not a measurement
+    python bench/runner.py --ops      # instead: what each per-batch operation of AvgStats costs, in us per batch
 """
 import argparse, contextlib, io, logging, os, platform, statistics, sys, warnings
 from functools import partial
+from types import SimpleNamespace
 from pathlib import Path
 
 import torch
@@ -40,7 +42,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_loop import CLOCKS, compare, hand_loop_epoch, make_data, make_model_and_opt, validate   # noqa: E402
 
-from course_lib.callbacks import AvgStatsCallback, DataBunch, Learner, Runner             # noqa: E402
+from course_lib.callbacks import AvgStats, AvgStatsCallback, DataBunch, Learner, Runner   # noqa: E402
 from course_lib.minibatch import Dataset, accuracy, get_dls                                # noqa: E402
 from course_lib.cnn import ProgressCallback                                                # noqa: E402
 
@@ -79,6 +81,49 @@ def hand_loop_with_tensor_stats(model, opt, loss_func, x, y, xv, yv, bs, generat
         opt.zero_grad()
     (sums / n).tolist()
     return validate(model, loss_func, xv, yv, 2 * bs)
+
+
+def stat_op_candidates(data, bs, lr=0.1, seed=0):
+    """`--ops`: the hand loop's training epoch plus, after every batch, a growing part of what `AvgStats` does there, so
+    that each row's extra time is the cost of those operations; `AvgStats.accumulate` itself is the last row."""
+    x, y, xv, yv = data
+    one, stats, batch = torch.tensor(1.), AvgStats([accuracy], True), SimpleNamespace()
+    def detach(loss, pred, yb): loss.detach(); pred.detach()
+    def argmax(loss, pred, yb): pred.detach().argmax(-1)
+    def argmax_eq(loss, pred, yb): pred.detach().argmax(-1) == yb
+    def acc_ops(loss, pred, yb): (pred.detach().argmax(-1) == yb).mean(dtype=torch.float32)
+    def acc(loss, pred, yb): accuracy(pred.detach(), yb)
+    def stack(loss, pred, yb): torch.stack([loss.detach(), one])
+    def stack_add(loss, pred, yb, sums=torch.zeros(2, dtype=torch.float64)): sums.add_(torch.stack([loss.detach(), one]), alpha=len(yb))
+    def accumulate(loss, pred, yb):
+        batch.xb, batch.yb, batch.pred, batch.loss = yb, yb, pred, loss
+        stats.accumulate(batch)
+    def epoch(extra):
+        def f():
+            model, opt = make_model_and_opt(lr, seed)
+            perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+            model.train()
+            for i in range(0, len(x), bs):
+                idx = perm[i:i + bs]
+                xb, yb = x[idx], y[idx]
+                pred = model(xb)
+                loss = F.cross_entropy(pred, yb)
+                if extra: extra(loss, pred, yb)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+            return validate(model, F.cross_entropy, xv, yv, 2 * bs)
+        return f
+    return {'hand loop': epoch(None), '+ loss.detach(), pred.detach()': epoch(detach), '+ argmax': epoch(argmax),
+            '+ argmax, ==': epoch(argmax_eq), '+ argmax, ==, mean(dtype=float32)': epoch(acc_ops),
+            '+ accuracy() (the same, with its argument checks)': epoch(acc), '+ stack of 2': epoch(stack),
+            '+ stack of 2, add_ into float64 sums': epoch(stack_add), '+ AvgStats.accumulate (accuracy, stack, add_)': epoch(accumulate)}
+
+
+def us_per_batch(res, n_batches):
+    "Per-repeat median of (row time - hand loop time) / training batches, in microseconds."
+    base = next(iter(res))
+    return {k: 1e6 * statistics.median((t - b) / n_batches for t, b in zip(r['times'], res[base]['times'])) for k, r in res.items()}
 
 
 def ignite_epoch(model, opt, train_dl, valid_dl):
@@ -201,6 +246,7 @@ def main():
     p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
     p.add_argument('--lr', type=float, default=0.1)
     p.add_argument('--no-peers', action='store_true', help='leave out ignite and lightning even if installed')
+    p.add_argument('--ops', action='store_true', help='instead: the cost of each per-batch operation of AvgStats, in microseconds per training batch')
     p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
     a = p.parse_args()
     repeats = a.repeats or (3 if a.quick else 15)
@@ -217,6 +263,14 @@ def main():
           f'{os.cpu_count()} CPUs, python {platform.python_version()}; '
           + ''.join(f'{k} {v}, ' for k, v in found.items())
           + f'train {tuple(data[0].shape)}, valid {tuple(data[2].shape)}; {repeats} interleaved repeats, lr {a.lr}, {a.clock} clock')
+    if a.ops:
+        for bs in a.bs:
+            res = compare(stat_op_candidates(data, bs, a.lr), repeats=repeats, warmup=1, clock=a.clock,
+                          title=f'### bs = {bs}: what AvgStats adds per training batch, one operation at a time')
+            us = us_per_batch(res, -(-len(data[0]) // bs))
+            print(f'\nextra {a.clock} time per training batch (per-repeat median, microseconds):')
+            for k, v in us.items(): print(f'  {k}: {v:+.1f}')
+        return
     for bs in a.bs:
         cands = candidates_for(data, bs, a.lr, use_peers=found)
         for name, fn in cands.items():

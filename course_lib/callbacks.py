@@ -204,8 +204,8 @@ class Runner():
 
     def __call__(self, event):
         "Call every callback's method for `event`, in order; True if any returned a true value."
-        handlers = self._handlers.get(event)
-        if handlers is None: raise ValueError(f"event: unknown event {event!r}; the events are {EVENTS}")
+        try: handlers = self._handlers[event]
+        except KeyError: raise ValueError(f"event: unknown event {event!r}; the events are {EVENTS}") from None
         res = False
         for f in handlers:
             if f(): res = True
@@ -311,12 +311,15 @@ def _check_metrics(metrics):
     for i, m in enumerate(ms): check_callable(f'metrics[{i}]', m, hint='pass the function itself (e.g. accuracy), not its name')
     return ms
 
-def _one_number_each(vals, names):
-    "The batch's loss and metric values as 0-d tensors (numbers become tensors), or a clear error for a value per sample."
+def _stack_numbers(vals, names):
+    "The batch's loss and metric values stacked into one 1-d tensor (numbers become tensors), or a clear error for a value per sample."
+    try: s = torch.stack(vals)                    # the usual case, 0-d tensors: one operation, no check needed
+    except (TypeError, RuntimeError): s = None
+    if s is not None and s.ndim == 1: return s
     vals = [v if isinstance(v, torch.Tensor) else torch.tensor(float(v), device=vals[0].device) for v in vals]
     for v, n in zip(vals, names):
         if v.ndim: raise ValueError(f"AvgStats: {n} must be one number per batch (a 0-d tensor: the mean over the batch), got shape {tuple(v.shape)}")
-    return vals
+    return torch.stack(vals)
 
 # Cell
 class AvgStats():
@@ -333,8 +336,8 @@ class AvgStats():
     def accumulate(self, run):
         "Add the current batch of `run`: its loss and each `metric(pred, yb)`, times the batch size, to `sums`; the batch size to `count`."
         bn, pred = len(run.xb), run.pred.detach()
-        vals = _one_number_each([run.loss.detach()] + [m(pred, run.yb) for m in self.metrics], self.names)
-        self.sums = self.sums.to(vals[0].device).add_(torch.stack(vals), alpha=bn)
+        vals = _stack_numbers([run.loss.detach()] + [m(pred, run.yb) for m in self.metrics], self.names)
+        self.sums = self.sums.to(vals.device).add_(vals, alpha=bn)
         self.count += bn
 
     @property
@@ -366,9 +369,9 @@ class AvgStats():
 def _avgs(stats): return stats.avg_stats or [math.nan] * len(stats.names)
 
 class AvgStatsCallback(Callback):
-    "Averages the loss and `metrics` over each epoch's training and validation batches; after each epoch `log` holds them under `names`, and `run.logger` gets one line."
-    def __init__(self, metrics):
-        self.train_stats, self.valid_stats, self.log = AvgStats(metrics, True), AvgStats(metrics, False), {}
+    "Averages the loss and `metrics` over each epoch's training and validation batches; after each epoch `log` holds them under `names`, and `run.logger` gets one line if `show`."
+    def __init__(self, metrics, show=True):
+        self.train_stats, self.valid_stats, self.log, self.show = AvgStats(metrics, True), AvgStats(metrics, False), {}, show
         self.names = ['epoch'] + [f'{p}_{n}' for p in ('train', 'valid') for n in self.train_stats.names]
 
     def begin_epoch(self):
@@ -382,4 +385,4 @@ class AvgStatsCallback(Callback):
     def after_epoch(self):
         e = self.run.epoch
         self.log = dict(zip(self.names, [e] + _avgs(self.train_stats) + _avgs(self.valid_stats)))
-        self.run.logger(f"epoch {e}  {self.train_stats}  |  {self.valid_stats}")
+        if self.show: self.run.logger(f"epoch {e}  {self.train_stats}  |  {self.valid_stats}")

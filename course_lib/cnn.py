@@ -382,11 +382,16 @@ def _fmt_secs(t): return f'{t:.1f}s' if t < 60 else format_time(t)
 class ProgressCallback(Callback):
     "fastprogress bars over epochs and batches, and a table row per epoch from `run.avg_stats.log`; plain rows only when `bars` is False or there is no notebook or terminal."
     _order = 1
-    def __init__(self, bars=None): self.bars = bars
+    def __init__(self, bars=None): self.bars, self._stats = bars, None
+
+    def _quiet(self, stats):
+        "Turn off the epoch line of `stats` (an `AvgStatsCallback`, or None): the table shows its numbers; `after_fit` restores it."
+        self._stats = stats
+        if stats is not None: self._shown, stats.show = stats.show, False
 
     def begin_fit(self):
-        self.live, self.lines, self._header, self.n_rows = _live_bars(self.bars), [], None, 0
-        self._logger, self.run.logger = self.run.logger, self._log
+        self.live, self._header, self.n_rows = _live_bars(self.bars), None, 0
+        self._quiet(getattr(self.run, 'avg_stats', None))
         self.mbar = fp.master_bar(range(self.epochs)) if self.live else None
         self._t0 = time.perf_counter()
 
@@ -418,16 +423,10 @@ class ProgressCallback(Callback):
             self.mbar.write(cells, table=True)
         else:
             w = [max(len(n), 7) for n in names]
-            if self._header is None: self._logger('  '.join(n.ljust(k) for n, k in zip(names, w)))
-            self._logger('  '.join(c.ljust(k) for c, k in zip(cells, w)))
+            if self._header is None: self.run.logger('  '.join(n.ljust(k) for n, k in zip(names, w)))
+            self.run.logger('  '.join(c.ljust(k) for c, k in zip(cells, w)))
         self._header, self.n_rows = names, self.n_rows + 1
 
-    def _log(self, line):
-        "`run.logger` while training: lines from `AvgStatsCallback` (the caller's `self`) are kept in `lines` only, since the table shows them; others go to the previous logger."
-        self.lines.append(line)
-        if sys._getframe(1).f_locals.get('self') is getattr(self.run, 'avg_stats', None): return
-        self._logger(line)
-
     def after_fit(self):
-        self.run.logger = self._logger
+        if self._stats is not None: self._stats.show, self._stats = self._shown, None
         if self.live: _finish(self.mbar, self.n_rows)

@@ -11,13 +11,24 @@ from .checks import check_int, check_number, check_type, check_tensor, check_sam
 
 # Cell
 # Argument checks for this lesson's functions: each raises a ValueError or TypeError that names the argument.
+# The loss and metric checks run at every batch, so each first tests the usual case in one cheap expression
+# and builds its messages only when that fails.
+_INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
 def _check_logits(fname, x, name='x'):
     "`x` must be a floating-point tensor with a non-empty last dimension (the classes)."
+    if isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim and x.shape[-1]: return
     check_tensor(f"{fname}: {name}", x, floating=True)
     if x.ndim == 0 or x.shape[-1] == 0: raise ValueError(f"{fname}: {name} must have a non-empty last dimension (the classes), got shape {tuple(x.shape)}")
 
 def _check_class_targets(fname, pred, targ, names=('input', 'target'), check_range=True):
     "`pred` must be (n, c) scores and `targ` n > 0 integer class indices (in [0, c) when `check_range`): no broadcasting, no one-hot."
+    if not (isinstance(pred, torch.Tensor) and isinstance(targ, torch.Tensor) and pred.ndim == 2 and targ.ndim == 1
+            and 0 < len(targ) == len(pred) and targ.dtype in _INDEX_DTYPES): _explain_class_targets(fname, pred, targ, names)
+    if check_range: _check_class_range(fname, pred, targ, names[1])
+
+def _explain_class_targets(fname, pred, targ, names):
+    "The shape and dtype checks of `_check_class_targets` spelled out, each with its own message."
     p, t = names
     check_tensor(f"{fname}: {p}", pred, ndim=2); check_tensor(f"{fname}: {t}", targ)
     if targ.ndim == 2 and targ.shape == pred.shape:
@@ -27,8 +38,12 @@ def _check_class_targets(fname, pred, targ, names=('input', 'target'), check_ran
     if targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool:
         raise TypeError(f"{fname}: {t} must hold integer class indices, got dtype {targ.dtype}")
     if len(targ) == 0: raise ValueError(f"{fname}: {p} and {t} are an empty batch (shape {tuple(pred.shape)}): a mean over no samples is undefined")
-    if check_range and (targ.min() < 0 or targ.max() >= pred.shape[1]):
-        raise ValueError(f"{fname}: {t} out of range: class indices must lie in [0, {pred.shape[1] - 1}] for {pred.shape[1]} classes, got min {int(targ.min())} and max {int(targ.max())}")
+
+def _check_class_range(fname, pred, targ, t):
+    "Every class index in `targ` must lie in [0, c) for the c columns of `pred` (one `aminmax` pass where the dtype has it)."
+    lo, hi = (int(v) for v in (torch.aminmax(targ) if targ.dtype in _INDEX_DTYPES else (targ.min(), targ.max())))
+    if lo < 0 or hi >= pred.shape[1]:
+        raise ValueError(f"{fname}: {t} out of range: class indices must lie in [0, {pred.shape[1] - 1}] for {pred.shape[1]} classes, got min {lo} and max {hi}")
 
 def _check_sizes(fname, **sizes):
     "Each layer size must be an int >= 1."
@@ -111,7 +126,7 @@ def log_softmax(x):
 def nll(input, target):
     "Negative log likelihood: the mean over rows of `-input[i, target[i]]`, where `input` holds log-probabilities."
     _check_class_targets('nll', input, target)
-    return -input[torch.arange(len(target)), target].mean()
+    return -input[torch.arange(len(target)), target.long()].mean()   # long: int8/uint8 indices would be taken as masks or refused
 
 # Cell
 def cross_entropy(input, target):
@@ -123,7 +138,7 @@ def cross_entropy(input, target):
 def accuracy(out, yb):
     "Fraction of rows of `out` whose largest entry sits at the index given by `yb`."
     _check_class_targets('accuracy', out, yb, names=('out', 'yb'), check_range=False)
-    return (out.argmax(-1) == yb).float().mean()
+    return (out.argmax(-1) == yb).mean(dtype=torch.float32)
 
 # Cell
 class DummyModule():

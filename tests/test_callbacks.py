@@ -1,5 +1,6 @@
 "Tests of course_lib.callbacks: the Runner's event contract, cancel/exception handling, callback plumbing and AvgStats."
 import copy, inspect, pickle, traceback
+from types import SimpleNamespace
 from functools import partial
 
 import pytest
@@ -663,6 +664,31 @@ def test_avg_stats_callback_log_names_and_logger(capsys):
     assert logs[-1] == cb.log
     assert [cb.log['valid_loss'], cb.log['valid_acc']] == cb.valid_stats.avg_stats
     assert len(lines) == 2 and lines[1].startswith('epoch 1') and f"loss {cb.log['valid_loss']:.4f}" in lines[1]
+
+
+def test_avg_stats_callback_show_false_writes_no_line_but_keeps_the_log():
+    lines = []
+    x, y = synth(90)
+    data = DataBunch(Loader(x, y, 32), Loader(*synth(30, seed=3), 16), c=3)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    run = Runner(cb_funcs=partial(AvgStatsCallback, [acc], show=False))
+    run.logger = lines.append
+    run.fit(2, Learner(model, torch.optim.SGD(model.parameters(), lr=0.3), F.cross_entropy, data))
+    assert lines == [] and run.avg_stats.show is False
+    assert run.avg_stats.log == fit_with_stats(logger=lambda l: None).avg_stats.log     # the same numbers, just not written
+
+
+def test_avg_stats_stack_fallback_keeps_numbers_and_messages():
+    "Python numbers from a metric still count; a per-sample value is refused with the metric's name, for any batch size."
+    st_ = AvgStats([lambda p, y: 0.5], False)
+    for n in (1, 3):
+        st_.accumulate(SimpleNamespace(xb=torch.zeros(n), yb=torch.zeros(n), pred=torch.zeros(n, 2), loss=torch.tensor(2.)))
+    assert st_.avg_stats == [2.0, 0.5] and st_.count == 4
+    per_sample = AvgStats([lambda p, y: torch.ones(len(y))], False)
+    for n in (1, 3):
+        with pytest.raises(ValueError, match=r'<lambda> must be one number per batch.*shape \(%d,\)' % n):
+            per_sample.accumulate(SimpleNamespace(xb=torch.zeros(n), yb=torch.zeros(n), pred=torch.zeros(n, 2), loss=torch.tensor(2.)))
 
 
 def test_a_callback_before_avg_stats_can_rewrite_the_sums():

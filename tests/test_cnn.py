@@ -429,7 +429,8 @@ def test_progress_rows_hold_the_avg_stats_numbers():
     last = rows[-1].split()
     log = run.avg_stats.log
     assert last[0] == '1' and [float(v) for v in last[1:-1]] == pytest.approx([log[k] for k in run.avg_stats.names[1:]], abs=1e-4)
-    assert len(run.progress.lines) == 2                    # AvgStatsCallback's two lines were taken, not shown
+    assert not any(r.startswith('epoch ') for r in rows[1:])  # AvgStatsCallback's own lines were turned off...
+    assert run.avg_stats.show is True and run.progress._stats is None   # ...and turned back on after fit
 
 
 def test_progress_logger_restored_after_an_error():
@@ -441,7 +442,22 @@ def test_progress_logger_restored_after_an_error():
     learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False), Stop))
     run.logger = out.append
     run.fit(3, learn)
-    assert run.logger == out.append and out == []
+    assert run.logger == out.append and out == [] and run.avg_stats.show is True
+
+
+def test_progress_restores_avg_stats_show_after_an_exception():
+    "A real error mid-fit: the runner still calls after_fit, which turns AvgStatsCallback's line back on (or leaves it off if it was)."
+    class Boom(Callback):
+        def after_batch(self):
+            if self.n_iter == 3: raise RuntimeError('boom')
+    for shown in (True, False):
+        data = tiny_data()
+        learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False), Boom))
+        run.avg_stats.show = shown
+        seen = []
+        run.progress.begin_epoch = lambda: seen.append(run.avg_stats.show)   # while fitting, the line is off
+        with pytest.raises(RuntimeError, match='boom'): run.fit(2, learn)
+        assert seen == [False] and run.avg_stats.show is shown and run.progress._stats is None
 
 
 def test_progress_console_bars_never_print_a_line_per_batch(capsys):

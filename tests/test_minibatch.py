@@ -361,3 +361,26 @@ def test_collate_refuses_ragged_samples():
 def test_sampler_with_a_huge_batch_size_gives_one_batch():
     s = Sampler(range(5), 10**20)
     assert len(s) == 1 and [b.tolist() for b in s] == [[0, 1, 2, 3, 4]]
+
+
+@given(st.integers(1, 300), st.integers(1, 12), st.sampled_from([torch.float32, torch.float64, torch.float16]),
+       st.sampled_from([torch.int64, torch.int32, torch.uint8]), st.integers(0, 2**31 - 1))
+def test_accuracy_is_the_float_mean_of_hits_exactly(n, c, dtype, ydtype, seed):
+    "`accuracy` averages the hits with `mean(dtype=float32)`: bit for bit the course's `(argmax == yb).float().mean()`."
+    g = torch.Generator().manual_seed(seed)
+    out = torch.randn(n, c, generator=g).to(dtype)
+    out[::3, 0] = out[::3].max(-1).values          # ties: argmax takes the first maximum either way
+    yb = torch.randint(0, c, (n,), generator=g).to(ydtype)
+    a, ref = accuracy(out, yb), (out.argmax(-1) == yb).float().mean()
+    assert a.dtype == ref.dtype == torch.float32 and a.shape == () and torch.equal(a, ref)
+
+
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64])
+def test_class_range_checked_for_every_index_dtype(dtype):
+    "The one-pass range check of `nll` sees both ends, for every integer dtype the fast path accepts."
+    logp = torch.randn(4, 3).log_softmax(-1)
+    test_eq_nll = nll(logp, torch.tensor([0, 1, 2, 0], dtype=dtype))
+    assert torch.isfinite(test_eq_nll)
+    with pytest.raises(ValueError, match=r'target out of range.*got min 0 and max 3'): nll(logp, torch.tensor([0, 1, 3, 2], dtype=dtype))
+    if dtype != torch.uint8:
+        with pytest.raises(ValueError, match=r'got min -1 and max 2'): nll(logp, torch.tensor([0, -1, 2, 2], dtype=dtype))
