@@ -16,7 +16,7 @@ of bs from course_lib's `DataLoader` shuffled by a seeded generator):
 
 Method: one thread, interleaved repeats (forward then reverse order), median of per-repeat ratios to the first
 candidate, process CPU time by default (`train_loop.compare`); `... (A/A)` is the baseline again under a second name,
-its ratio is the noise floor. The issue's target: lr_find with 100 iterations costs at most 1.1x 100 ordinary batches.
+its ratio is the noise floor.
 
     python bench/lr_find.py            # 21 repeats at bs 64 and 512
     python bench/lr_find.py --quick    # 3 repeats at bs 64: a smoke run, not a measurement
