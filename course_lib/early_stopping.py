@@ -333,7 +333,7 @@ def _check_checkpoint(ck, learn):
 def _short(e, limit=150):
     "The first sentence of exception `e`'s message, at most `limit` characters, after its type name."
     first = (str(e).strip().splitlines() or [''])[0].split('. ')[0]
-    return f"{type(e).__name__}: {first[:limit]}"
+    return f"{type(e).__name__}: {first if len(first) <= limit else first[:limit - 1] + '…'}"
 
 def _read_checkpoint(path, learn):
     "The checkpoint at `path`, read with `weights_only=True` and checked against `learn` in full, or a ValueError naming the file."
