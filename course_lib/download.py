@@ -70,7 +70,9 @@ def atomic_write(path):
     path = _check_path('path', path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)
     try:
-        with os.fdopen(fd, 'wb') as f: yield f
+        with os.fdopen(fd, 'wb') as f:
+            yield f
+            f.flush(); os.fsync(f.fileno())   # on disk before the rename
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)

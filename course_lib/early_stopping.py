@@ -16,6 +16,7 @@ from .checks import check_callable, check_int, check_number, check_type
 from .callbacks import Callback, Runner, CancelTrainException
 from .anneal import sched_exp
 from .distributed import is_rank0, barrier
+from .download import atomic_write
 
 # Cell
 def set_seed(seed, deterministic=False):
@@ -238,20 +239,9 @@ class EarlyStoppingCallback(TrackerCallback):
 
 # Cell
 def _save_atomic(obj, path):
-    "`torch.save` `obj` to a temporary file beside `path`, flush it to disk, then rename it over `path`: a crash leaves any old file intact."
+    "`torch.save` `obj` to `path` through `atomic_write`: a temporary file beside `path`, flushed to disk, then renamed over it, so a crash leaves any old file intact."
     if not is_rank0(): return     # in a distributed run (lesson 08) one rank writes: the copies are identical
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
+    with atomic_write(path) as f: torch.save(obj, f)
 
 # Cell
 class SaveModelCallback(TrackerCallback):
@@ -333,7 +323,7 @@ def _check_checkpoint(ck, learn):
 def _short(e, limit=150):
     "The first sentence of exception `e`'s message, at most `limit` characters, after its type name."
     first = (str(e).strip().splitlines() or [''])[0].split('. ')[0]
-    return f"{type(e).__name__}: {first[:limit]}"
+    return f"{type(e).__name__}: {first if len(first) <= limit else first[:limit - 1] + '…'}"
 
 def _read_checkpoint(path, learn):
     "The checkpoint at `path`, read with `weights_only=True` and checked against `learn` in full, or a ValueError naming the file."
