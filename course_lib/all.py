@@ -19,8 +19,9 @@ from .distributed import *
 from .checks import *
 
 # Cell
+import re
 import torch
-from torch import nn, optim
+from torch import nn, optim, tensor
 import torch.nn.functional as F
 from functools import partial
 from pathlib import Path
@@ -36,5 +37,5 @@ def _lesson_modules(ns):
             and all(n in ns for n in m.__all__)]
 
 # Cell
-_course_names = ['torch', 'nn', 'F', 'optim', 'partial', 'listify', 'plt', 'Path']
+_course_names = ['torch', 'nn', 'F', 'optim', 'tensor', 'partial', 'listify', 'plt', 'Path', 're']
 __all__ += _course_names + [n for m in _lesson_modules(globals()) for n in m.__all__]

@@ -35,27 +35,14 @@ def missing_names():
     return [n for n in COURSE_NAMES if n not in ns]
 
 
-def standard_fallbacks():
-    "The standard objects for names the course's star import provided (used only for names course_lib.all lacks)."
-    import fastcore.basics
-    return {'F': torch.nn.functional, 're': re, 'listify': fastcore.basics.listify, 'tensor': torch.tensor,
-            'torch': torch, 'plt': plt}
-
-
 def course_namespace():
-    "`from course_lib.all import *`, plus standard fallbacks for the names it does not (yet) re-export."
-    ns = all_namespace()
-    for k, v in standard_fallbacks().items(): ns.setdefault(k, v)
-    return ns
+    "`from course_lib.all import *`: everything the course's star import provided."
+    return all_namespace()
 
-
-# Standard modules and helpers the course's star import also carried; course_lib.all is to re-export them.
-PENDING = {'F', 're', 'listify', 'tensor', 'torch', 'plt'}
 
 def test_05b_names_in_all():
     missing = missing_names()
-    assert not set(missing) - PENDING, f"course_lib.all lacks {sorted(set(missing) - PENDING)}, which the course's 05b uses"
-    if missing: pytest.xfail(f"course_lib.all does not re-export {missing} yet, which the course's star import provided")
+    assert not missing, f"course_lib.all lacks {missing}, which the course's 05b uses"
 
 
 def printed_counts(capsys):

@@ -46,11 +46,13 @@ def test_uneven_shards_end_cleanly(tmp_path):
     assert 0 <= log['valid_accuracy'] <= 1
 
 def test_rank_failure_ends_launch(tmp_path):
-    "A rank raising in after_batch makes the whole launch exit non-zero, well within the process-group timeout."
-    res, secs = torchrun(tmp_path, '--samples', 256, '--bs', 8, '--epochs', 50, '--fail-rank', 1, '--timeout', 30, timeout=90)
+    """A rank raising in after_batch makes the whole launch exit non-zero, without waiting for the process-group timeout.
+
+    The group's timeout (600 s) is far longer than the launch may take (`subprocess.run` raises after 120 s): only
+    torchrun tearing the other rank down, or gloo seeing its peer go, ends the launch in time."""
+    res, _ = torchrun(tmp_path, '--samples', 256, '--bs', 8, '--epochs', 500, '--fail-rank', 1, '--timeout', 600, timeout=120)
     assert res.returncode != 0
     assert 'rank 1 fails on purpose' in res.stderr + res.stdout
-    assert secs < 60
 
 def test_one_writer(tmp_path):
     "Progress rows and checkpoints come from rank 0 only; every rank loads the best weights after rank 0 wrote them."
