@@ -15,6 +15,7 @@ from course_lib.data import (SafeUnpickler, UnsafePickleError, get_data, load_co
 from course_lib.download import DownloadError, cache_file, data_dir
 from local_http import Handler, serve
 from strategies import file_bytes
+from data_helpers import write, sha256, files_in, isolated   # noqa: F401 (isolated: an autouse fixture)
 
 
 # ---------------------------------------------------------------- helpers and fixtures
@@ -40,20 +41,6 @@ def py2_course_bytes(obj):
     raw = f.getvalue().replace(b'cnumpy._core.multiarray\n', b'cnumpy.core.multiarray\n')
     assert b'_codecs' not in raw and b'cnumpy.core.multiarray\n_reconstruct' in raw
     return gzip.compress(raw)
-
-def write(path, raw):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(raw); return path
-
-def sha256(raw): return hashlib.sha256(raw).hexdigest()
-
-def files_in(folder): return sorted(p.name for p in Path(folder).rglob('*')) if Path(folder).exists() else []
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    "Every test gets an empty cache folder and none of the user's data settings."
-    monkeypatch.setenv('COURSE_LIB_HOME', str(tmp_path/'home'))
-    for v in ('COURSE_LIB_DATA', 'COURSE_LIB_DOWNLOAD'): monkeypatch.delenv(v, raising=False)
-    return tmp_path
 
 GOOD_SPLITS = make_splits()
 GOOD = course_bytes(GOOD_SPLITS)

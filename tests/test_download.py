@@ -13,21 +13,8 @@ from course_lib.download import (DownloadError, atomic_write, cache_file, data_d
                                  download_requested, file_digest, get_fashion_mnist, read_idx, read_maybe_gzip, write_idx)
 from local_http import Handler, serve
 from strategies import file_bytes
+from data_helpers import write, sha256, files_in, isolated   # noqa: F401 (isolated: an autouse fixture)
 
-
-def write(path, raw):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(raw); return path
-
-def sha256(raw): return hashlib.sha256(raw).hexdigest()
-
-def files_in(folder): return sorted(p.name for p in Path(folder).rglob('*')) if Path(folder).exists() else []
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    "Every test gets an empty cache folder and none of the user's data settings."
-    monkeypatch.setenv('COURSE_LIB_HOME', str(tmp_path/'home'))
-    for v in ('COURSE_LIB_DATA', 'COURSE_LIB_DOWNLOAD'): monkeypatch.delenv(v, raising=False)
-    return tmp_path
 
 BODY = os.urandom(3000)
 
