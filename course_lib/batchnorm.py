@@ -10,7 +10,7 @@ from torch import nn
 
 # Cell
 from .checks import check_callable, check_int, check_number, check_tensor, check_type
-from .cnn import GeneralRelu
+from .cnn import GeneralRelu, _check_conv
 
 # Cell
 def _check_nf(nf): return check_int('nf', nf, min=1)
@@ -29,6 +29,12 @@ def _mean_var(x, dims):
     m = x.mean(dims, keepdim=True)
     xc = x - m
     return m, (xc * xc).mean(dims, keepdim=True)
+
+def _scale_shift(x, m, v, mults, adds, eps, training):
+    "`(x - m) / sqrt(v + eps) * mults + adds` with one division per channel; with fixed statistics (not `training`), as `x * scale + shift` in one pass."
+    scale = mults / (v + eps).sqrt()
+    if training: return torch.addcmul(adds, x - m, scale)
+    return torch.addcmul(adds - m * scale, x, scale)
 
 def _check_enough(x, dims, per='channel', groups=1, name='x'):
     "The number of values in each of `groups` equal parts of `x`'s `dims`, if there are at least two to estimate a variance from."
@@ -59,9 +65,7 @@ class BatchNorm(nn.Module):
     def forward(self, x):
         _check_input(x, self.nf)
         m, v = self.update_stats(x) if self.training else (self.means, self.vars)
-        scale = self.mults / (v + self.eps).sqrt()      # (x - m) / sqrt(v + eps) * mults + adds, one division per channel
-        if self.training: return torch.addcmul(self.adds, x - m, scale)
-        return torch.addcmul(self.adds - m * scale, x, scale)     # fixed statistics: x * scale + shift, in one pass
+        return _scale_shift(x, m, v, self.mults, self.adds, self.eps, self.training)
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
@@ -122,9 +126,9 @@ class GroupNorm(nn.Module):
 
 # Cell
 def _check_layer(ni, nf, ks, stride, norm):
-    "The sizes of a convolution as positive ints, once `norm` is known to be callable."
+    "The sizes of a convolution as positive ints (lesson 06's `_check_conv`), once `norm` is known to be callable."
     check_callable('norm', norm, 'a function nf -> normalization layer, such as BatchNorm or partial(GroupNorm, 4)')
-    return [check_int(n, v, min=1) for n, v in (('ni', ni), ('nf', nf), ('ks', ks), ('stride', stride))]
+    return _check_conv(ni, nf, ks, stride)
 
 def conv_layer(ni, nf, ks=3, stride=2, bn=True, norm=BatchNorm, **kwargs):
     "A `ks`x`ks` convolution from `ni` to `nf` channels (no bias when `bn`), `GeneralRelu(**kwargs)`, then `norm(nf)` when `bn`."
@@ -171,9 +175,7 @@ class RunningBatchNorm(nn.Module):
     def forward(self, x):
         _check_input(x, self.nf)
         means, vars = self.stats(*(self.update_stats(x) if self.training else (self.sums, self.sqrs)))
-        scale = self.mults / (vars + self.eps).sqrt()
-        if self.training: return torch.addcmul(self.adds, x - means, scale)
-        return torch.addcmul(self.adds - means * scale, x, scale)
+        return _scale_shift(x, means, vars, self.mults, self.adds, self.eps, self.training)
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 

@@ -22,7 +22,7 @@ from .checks import check_int, check_number, check_tensor, check_same_len, check
 from .minibatch import mlp, log_softmax, logsumexp
 from .callbacks import DataBunch, Learner, Runner
 from .anneal import ParamScheduler, combine_scheds, cos_1cycle_anneal
-from .foundations import softmax
+from .foundations import softmax, _bce_terms
 
 # Cell
 # === Metrics: AUROC, average precision, thresholds, multi-label scores ===================================
@@ -341,7 +341,7 @@ def sigmoid_rule(out):
 def bce_per_example(out, target):
     "Binary cross-entropy of per-class sigmoids: summed over the classes, mean over the rows (dimension -2)."
     out, target = _check_out_target(out, target, 'bce_per_example')
-    return (out.clamp(min=0) - out * target + torch.log1p(torch.exp(-out.abs()))).sum(-1).mean(-1)
+    return _bce_terms(out, target).sum(-1).mean(-1)   # the stable form of 05a's binary_cross_entropy
 
 def reject(score, pred, threshold):
     "Apply a threshold: `pred` where `score >= threshold`, else -1 ('none of the known classes')."

@@ -99,8 +99,12 @@ def softmax(x, dim=-1):
     return e / e.sum(dim, keepdim=True)
 
 # Cell
+def _bce_terms(x, t):
+    "The binary cross-entropy of each logit in `x` against its target in `t`, in the form that cannot overflow: max(x, 0) - x*t + log(1 + exp(-|x|))."
+    return x.clamp(min=0) - x * t + torch.log1p(torch.exp(-x.abs()))
+
 def binary_cross_entropy(logits, targets):
     "Mean binary cross-entropy of per-class sigmoids: `logits` are raw scores, `targets` in [0, 1] of the same shape."
     x, t = _as_float(logits, 'logits'), _as_float(targets, 'targets')
     _check_targets(x, t)
-    return (x.clamp(min=0) - x * t + torch.log1p(torch.exp(-x.abs()))).mean()
+    return _bce_terms(x, t).mean()
