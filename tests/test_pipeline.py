@@ -13,7 +13,7 @@ def _export_cell(src):
             'metadata': {}, 'outputs': [], 'source': src}
 
 def _build_and_call(repo, expr):
-    subprocess.run([str(BIN / 'nbdev_build_lib'), '--fname', 'nbs/00_data.ipynb'], cwd=repo, check=True,
+    subprocess.run([str(BIN / 'nbdev_build_lib'), '--fname', 'nbs/00c_data.ipynb'], cwd=repo, check=True,
                    capture_output=True, text=True)
     code = f"import course_lib, course_lib.data as d; print(course_lib.__file__); print({expr})"
     env = {**os.environ, 'PYTHONPATH': str(repo)}
@@ -28,7 +28,7 @@ def repo_copy(tmp_path):
     return dst
 
 def test_edit_export_cell_then_build_changes_import(repo_copy):
-    nb_path = repo_copy / 'nbs' / '00_data.ipynb'
+    nb_path = repo_copy / 'nbs' / '00c_data.ipynb'
     nb = json.loads(nb_path.read_text())
     nb['cells'].append(_export_cell('#export\ndef pipeline_probe():\n    "Added by the pipeline test."\n    return 42'))
     nb_path.write_text(json.dumps(nb, indent=1))
@@ -42,7 +42,7 @@ def test_edit_export_cell_then_build_changes_import(repo_copy):
     assert _build_and_call(repo_copy, 'd.pipeline_probe()')[1] == '43'
 
 def test_removing_export_flag_removes_name(repo_copy):
-    nb_path = repo_copy / 'nbs' / '00_data.ipynb'
+    nb_path = repo_copy / 'nbs' / '00c_data.ipynb'
     nb = json.loads(nb_path.read_text())
     nb['cells'].append(_export_cell('def pipeline_probe(): return 1'))   # no #export flag
     nb_path.write_text(json.dumps(nb, indent=1))
