@@ -1,5 +1,5 @@
-"`make hooks`: git stages notebooks cleaned, from a shell whose PATH lacks the project's venv."
-import json, os, re, shutil, subprocess
+"`make hooks`: git stages notebooks cleaned, from a shell whose PATH lacks the project's venv (git hooks, not PyTorch hooks)."
+import json, os, shutil, subprocess
 from pathlib import Path
 import pytest
 
@@ -74,6 +74,18 @@ def test_without_any_nbdev_git_add_says_what_to_do(repo):
     assert 'make setup' in r.stderr and 'nbdev_clean_nbs' in r.stderr
 
 
-def test_make_hooks_runs_the_installer():
-    make = (ROOT / 'Makefile').read_text()
-    assert re.search(r'^hooks:.*\n\t@?bash tools/install_hooks\.sh', make, re.M)
+def test_make_hooks_installs_the_filter(tmp_path):
+    "`make hooks` in a clone with its setup done writes the clean filter into that clone's git config."
+    r = tmp_path / 'clone'
+    (r / 'tools').mkdir(parents=True); (r / '.venv').mkdir()
+    shutil.copy(ROOT / 'Makefile', r / 'Makefile')
+    for f in ('install_hooks.sh', 'nb_filter.sh'): shutil.copy(ROOT / 'tools' / f, r / 'tools' / f)
+    (r / 'tools' / 'install_system_deps.sh').write_text('exit 0\n')
+    for f in ('requirements-pins.txt', 'constraints.txt', 'setup.py', 'settings.ini'): (r / f).write_text('')
+    (r / '.venv' / '.installed').touch()              # setup is up to date: make goes straight to the hooks
+    git(r, 'init', '-q')
+    env = {'PATH': BARE_PATH, 'HOME': str(r), 'GIT_CONFIG_NOSYSTEM': '1'}
+    subprocess.run(['make', '-s', 'hooks'], cwd=r, env=env, check=True, capture_output=True)
+    assert 'nb_filter.sh' in git(r, 'config', '--local', 'filter.clean-nbs.clean').stdout
+    assert git(r, 'config', '--local', 'filter.clean-nbs.required').stdout.strip() == 'true'
+    assert '*.ipynb filter=clean-nbs' in (r / '.git' / 'info' / 'attributes').read_text()
