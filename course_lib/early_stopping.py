@@ -4,7 +4,7 @@ __all__ = ['set_seed', 'LR_Find', 'LRFinderResult', 'lr_find', 'TrackerCallback'
            'save_gate', 'SaveModelCallback', 'save_checkpoint', 'load_checkpoint', 'CheckpointCallback']
 
 # Cell
-import contextlib, copy, functools, math, operator, os, random, tempfile
+import copy, functools, hashlib, io, math, operator, os, random, tempfile, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -12,15 +12,14 @@ import torch
 import matplotlib.pyplot as plt
 
 # Cell
-from .checks import check_callable, check_int, check_number, check_type
+from .checks import check_callable, check_int, check_number
 from .callbacks import Callback, Runner, CancelTrainException
 from .anneal import sched_exp
 from .download import atomic_write
 
 # Cell
 def set_seed(seed, deterministic=False):
-    "Seed Python's `random`, NumPy and torch (the CPU and every CUDA device) with `seed`; `deterministic` switches torch's deterministic algorithms on (or, when False, off)."
-    seed, deterministic = check_int('seed', seed, min=0, max=2**32 - 1), check_type('deterministic', deterministic, bool)
+    "Seed Python's `random`, NumPy and torch (CPU and every CUDA device); `deterministic` asks for deterministic kernels."
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)   # torch seeds every CUDA device too, lazily, without touching the GPU here
@@ -28,7 +27,7 @@ def set_seed(seed, deterministic=False):
 
 # Cell
 def _set_deterministic(on):
-    "Ask torch for deterministic kernels everywhere (cuBLAS needs a fixed workspace for that), or allow the fastest ones."
+    "Ask torch for deterministic kernels everywhere (cuBLAS needs a fixed workspace for that), or allow the fastest."
     if on: os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     torch.use_deterministic_algorithms(on)
     torch.backends.cudnn.deterministic = on
@@ -38,7 +37,7 @@ def _set_deterministic(on):
 _GEN_PLACES = ('generator', 'sampler.generator', 'batch_sampler.sampler.generator')
 
 def _generators(learn):
-    "The `torch.Generator`s of the training and validation loaders, by where they are: 'train_dl.sampler.generator' and so on."
+    "The `torch.Generator`s of the training and validation loaders, by where they are ('train_dl.sampler.generator')."
     found = {}
     for dl_name in ('train_dl', 'valid_dl'):
         for place in _GEN_PLACES:
@@ -47,7 +46,7 @@ def _generators(learn):
     return found
 
 def _rng_states(learn):
-    "Every random state training draws from: torch (CPU, each CUDA device when present), Python's `random`, NumPy, the loaders' generators."
+    "Every random state training draws from: torch (CPU, each CUDA device), `random`, NumPy, the loaders' generators."
     name, keys, pos, has_gauss, gauss = np.random.get_state()
     states = {'torch': torch.get_rng_state(), 'python': random.getstate(),
               'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
@@ -55,34 +54,25 @@ def _rng_states(learn):
     if torch.cuda.is_available(): states['cuda'] = torch.cuda.get_rng_state_all()
     return states
 
-def _numpy_state(saved):
-    name, keys, pos, has_gauss, gauss = saved
-    return name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss
-
-def _set_rng_states(learn, states):
-    "Put back the random states of `_rng_states` (CUDA ones only for devices present)."
-    torch.set_rng_state(states['torch'])
-    random.setstate(states['python'])
-    np.random.set_state(_numpy_state(states['numpy']))
-    for k, g in _generators(learn).items(): g.set_state(states['generators'][k])
-    if torch.cuda.is_available():
-        for i, s in enumerate(states.get('cuda', [])[:torch.cuda.device_count()]): torch.cuda.set_rng_state(s, i)
-
-# Cell
-def _check_lr_range(min_lr, max_lr):
-    "`min_lr` and `max_lr` as floats with 0 < min_lr < max_lr, or a clear error."
-    lo, hi = check_number('min_lr', min_lr, min=0, strict_min=True), check_number('max_lr', max_lr, min=0, strict_min=True)
-    if lo >= hi: raise ValueError(f"min_lr must be below max_lr, got min_lr={lo} and max_lr={hi}")
-    return lo, hi
+def _set_rng_states(learn, states, trial=False):
+    "Put back the states of `_rng_states`; with `trial`, into new generators instead, which only tries them."
+    (torch.Generator() if trial else torch.default_generator).set_state(states['torch'])
+    (random.Random() if trial else random).setstate(states['python'])
+    name, keys, pos, has_gauss, gauss = states['numpy']
+    (np.random.RandomState() if trial else np.random).set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    for k, g in _generators(learn).items(): (torch.Generator(device=g.device) if trial else g).set_state(states['generators'][k])
+    for i, s in enumerate(states.get('cuda', [])[:torch.cuda.device_count()]):
+        if trial: torch.Generator(device=f'cuda:{i}').set_state(s)
+        else: torch.cuda.set_rng_state(s, i)
 
 # Cell
 class LR_Find(Callback):
-    "Grows the learning rate exponentially from `min_lr` to `max_lr` over `max_iter` training batches; stops early once the loss is NaN or above 10x its minimum."
+    "Grows the learning rate exponentially from `min_lr` to `max_lr` over `max_iter` batches; stops once the loss explodes."
     _order = 1
     def __init__(self, max_iter=100, min_lr=1e-6, max_lr=10):
-        self.max_iter = check_int('max_iter', max_iter, min=2)
-        self.min_lr, self.max_lr = _check_lr_range(min_lr, max_lr)
-        self.sched = sched_exp(self.min_lr, self.max_lr)
+        if not (max_iter >= 2 and 0 < min_lr < max_lr):
+            raise ValueError(f"LR_Find needs max_iter >= 2 and 0 < min_lr < max_lr, got {max_iter=}, {min_lr=}, {max_lr=}")
+        self.max_iter, self.min_lr, self.max_lr, self.sched = max_iter, min_lr, max_lr, sched_exp(min_lr, max_lr)
 
     def begin_fit(self): self.best_loss, self.lrs, self.losses = math.inf, [], []
 
@@ -97,14 +87,15 @@ class LR_Find(Callback):
         loss = run.loss.item()
         self.lrs.append(run.opt.param_groups[-1]['lr'])
         self.losses.append(loss)
-        if run.n_iter + 1 >= self.max_iter or not loss < 10 * self.best_loss: raise CancelTrainException()   # `not <` is also true for NaN
+        # `not <` is also true for NaN
+        if run.n_iter + 1 >= self.max_iter or not loss < 10 * self.best_loss: raise CancelTrainException()
         self.best_loss = min(self.best_loss, loss)
 
     def begin_validate(self): return True   # skip validation: the finder only looks at training losses
 
 # Cell
 def _smooth(losses, beta=0.9):
-    "Exponential moving average of `losses` with weight `beta` on the past, divided by `1 - beta**(i+1)` so that it is unbiased from the start."
+    "Exponential moving average of `losses` (weight `beta` on the past), divided by `1 - beta**(i+1)` to unbias it."
     avg, out = 0., []
     for i, l in enumerate(losses):
         avg = beta * avg + (1 - beta) * l
@@ -112,7 +103,7 @@ def _smooth(losses, beta=0.9):
     return np.array(out)
 
 def _steepest(lrs, losses, beta=0.9):
-    "The lr at which the smoothed loss falls fastest per unit of log(lr), before its minimum; `nan` if it never falls."
+    "The lr where the smoothed loss falls fastest per unit of log(lr), before its minimum; `nan` if it never falls."
     smooth = _smooth(losses, beta)
     stop = int(np.nanargmin(smooth)) + 1 if np.isfinite(smooth).any() else 0
     if stop < 3: return float('nan')
@@ -121,29 +112,31 @@ def _steepest(lrs, losses, beta=0.9):
 
 # Cell
 class LRFinderResult(NamedTuple):
-    "What `lr_find` found: the learning rates tried, the training loss at each, and the suggested learning rate (`nan` if none)."
+    "What `lr_find` found: the learning rates tried, the training loss at each, the suggested rate (`nan` if none)."
     lrs: list
     losses: list
     suggestion: float
 
     def plot(self, skip_last=5):
-        "Figure of the loss against the learning rate (log scale), without the last `skip_last` points, the suggestion marked."
-        n = max(len(self.lrs) - check_int('skip_last', skip_last, min=0), 1)
+        "Figure of the loss against the learning rate (log scale) without the last `skip_last` points, the suggestion marked."
+        n = max(len(self.lrs) - skip_last, 1)
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.plot(self.lrs[:n], self.losses[:n], label='loss')
         ax.plot(self.lrs[:n], _smooth(self.losses)[:n], label='smoothed')
-        if math.isfinite(self.suggestion): ax.axvline(self.suggestion, color='tab:red', ls='--', label=f'suggestion {self.suggestion:.2g}')
+        if math.isfinite(self.suggestion):
+            ax.axvline(self.suggestion, color='tab:red', ls='--', label=f'suggestion {self.suggestion:.2g}')
         ax.set(xscale='log', xlabel='learning rate (log scale)', ylabel='loss')
         ax.legend()
         plt.close(fig)
         return fig
 
     def __repr__(self):
-        return f"LRFinderResult({len(self.lrs)} lrs from {self.lrs[0]:.2g} to {self.lrs[-1]:.2g}, suggestion={self.suggestion:.3g})" if self.lrs else "LRFinderResult(empty)"
+        if not self.lrs: return "LRFinderResult(empty)"
+        return f"LRFinderResult({len(self.lrs)} lrs from {self.lrs[0]:.2g} to {self.lrs[-1]:.2g}, suggestion={self.suggestion:.3g})"
 
 # Cell
 def _snapshot(learn):
-    "Copies of everything `lr_find` changes: model state, optimizer state (with its hyper-parameters) and the RNG states."
+    "Copies of everything `lr_find` changes: model state, optimizer state (with its hyper-parameters), random states."
     return {'model': {k: v.detach().clone() for k, v in learn.model.state_dict().items()},
             'opt': copy.deepcopy(learn.opt.state_dict()), 'rng': _rng_states(learn)}
 
@@ -154,12 +147,11 @@ def _restore(learn, saved):
     _set_rng_states(learn, saved['rng'])
 
 # Cell
-def _check_finder_learner(learn):
-    "Raise a clear error unless `learn` has an optimizer that `lr_find` can save and restore, and training batches."
-    opt = getattr(learn, 'opt', None)
-    if not all(hasattr(opt, k) for k in ('param_groups', 'state_dict', 'load_state_dict')):
-        raise TypeError(f"lr_find needs learn.opt to be a torch.optim.Optimizer (param_groups, state_dict, load_state_dict), got {type(opt).__name__}")
-    if len(learn.data.train_dl) == 0: raise ValueError("lr_find: learn.data.train_dl has no batches")
+def _check_torch_opt(learn, who):
+    "`learn`, if its optimizer can hand over and take back its state (a torch optimizer), else a TypeError."
+    missing = [k for k in ('param_groups', 'state_dict', 'load_state_dict') if not hasattr(learn.opt, k)]
+    if missing: raise TypeError(f"{who} needs learn.opt to be a torch.optim optimizer; its {type(learn.opt).__name__} lacks {missing}")
+    return learn
 
 def _display(fig):
     "Show `fig` when running in IPython or Jupyter; elsewhere, do nothing."
@@ -171,9 +163,8 @@ def _display(fig):
 
 # Cell
 def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
-    "Run `LR_Find` on `learn`, then restore its model, optimizer (state and hyper-parameters) and RNG states exactly; return an `LRFinderResult`, and show its plot if `plot`."
-    _check_finder_learner(learn)
-    finder, saved = LR_Find(max_iter, min_lr, max_lr), _snapshot(learn)
+    "Run `LR_Find` on `learn`, put its model, optimizer and random states back exactly, return an `LRFinderResult`."
+    finder, saved = LR_Find(max_iter, min_lr, max_lr), _snapshot(_check_torch_opt(learn, 'lr_find'))
     try: Runner(cbs=finder).fit(math.ceil(max_iter / len(learn.data.train_dl)), learn)
     finally: _restore(learn, saved)
     res = LRFinderResult(finder.lrs, finder.losses, _steepest(finder.lrs, finder.losses))
@@ -181,28 +172,18 @@ def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
     return res
 
 # Cell
-def _comparison(monitor, comp):
-    "`comp` if given, else `<` (lower is better) for a name containing 'loss' and `>` for any other metric."
-    if comp is not None: return check_callable('comp', comp, hint='a function comp(a, b), true when a is better than b')
-    return operator.lt if 'loss' in monitor else operator.gt
-
-def _check_monitor(run, monitor):
-    "Raise a clear error unless the runner has an `AvgStatsCallback` that reports `monitor`."
-    stats = getattr(run, 'avg_stats', None)
-    if stats is None: raise ValueError(f"monitor={monitor!r} needs an AvgStatsCallback in the runner: its `log` holds each epoch's numbers")
-    names = [n for n in stats.names if n != 'epoch']
-    if monitor not in names: raise ValueError(f"monitor={monitor!r} is not reported by AvgStatsCallback; the names available are {names}")
-
-# Cell
 class TrackerCallback(Callback):
-    "After each epoch, reads `monitor` from `run.avg_stats.log` and keeps the `best` value, its `best_epoch`, and whether this epoch `improved` on the best by more than `min_delta`."
-    _order = 2
+    "After each epoch, keeps the `best` value of `monitor`, its `best_epoch`, and whether this epoch `improved` on it."
+    _order, best, best_epoch, improved = 2, None, None, False
     def __init__(self, monitor='valid_loss', comp=None, min_delta=0.):
-        self.monitor = check_type('monitor', monitor, str)
-        self.comp, self.min_delta = _comparison(monitor, comp), check_number('min_delta', min_delta, min=0)
+        self.monitor, self.min_delta = monitor, check_number('min_delta', min_delta, min=0)
+        if comp is None: comp = operator.lt if 'loss' in monitor else operator.gt
+        self.comp = check_callable('comp', comp, hint='a function comp(a, b), true when a is better than b')
 
     def begin_fit(self):
-        _check_monitor(self.run, self.monitor)
+        names = [n for n in getattr(getattr(self.run, 'avg_stats', None), 'names', []) if n != 'epoch']
+        if self.monitor not in names:
+            raise ValueError(f"monitor={self.monitor!r} is not among the numbers this runner's AvgStatsCallback reports: {names}")
         self.best, self.best_epoch, self.improved = None, None, False
 
     def after_epoch(self):
@@ -221,7 +202,7 @@ class EarlyStoppingCallback(TrackerCallback):
     _order = 3
     def __init__(self, monitor='valid_loss', patience=1, min_delta=0., comp=None):
         super().__init__(monitor, comp, min_delta)
-        self.patience = check_int('patience', patience, min=0)
+        self.patience = patience
 
     def begin_fit(self):
         super().begin_fit()
@@ -233,7 +214,8 @@ class EarlyStoppingCallback(TrackerCallback):
         if self.improved or self.wait < self.patience: return
         self.stopped_epoch = self.epoch
         best = 'any earlier value' if self.best is None else f"{self.best:.4g} (epoch {self.best_epoch})"
-        self.logger(f"early stopping after epoch {self.epoch}: {self.monitor} has not improved on {best} for {self.wait} epoch(s)")
+        self.logger(f"early stopping after epoch {self.epoch}: {self.monitor} has not improved on {best} "
+                    f"for {self.wait} epoch(s)")
         raise CancelTrainException()
 
 # Cell
@@ -249,85 +231,105 @@ save_gate = SaveGate()
 
 # Cell
 def _save_atomic(obj, path):
-    "`torch.save` `obj` to `path` through `atomic_write` (the writer process only), so a crash leaves any old file intact."
-    if not save_gate.is_writer(): return
-    with atomic_write(path) as f: torch.save(obj, f)
+    "`torch.save` `obj` to `path` atomically (on the writer process only); returns the size and SHA-256 of its bytes."
+    data = io.BytesIO()
+    torch.save(obj, data)
+    if save_gate.is_writer():
+        with atomic_write(path) as f: f.write(data.getbuffer())
+    return len(data.getbuffer()), hashlib.sha256(data.getbuffer()).hexdigest()
+
+# Cell
+def _leaves(o, at=''):
+    "(path, value) of every value in the nested dicts, lists and tuples `o`."
+    if isinstance(o, dict): yield from (l for k, v in o.items() for l in _leaves(v, f'{at}/{k}'))
+    elif isinstance(o, (list, tuple)): yield from (l for i, v in enumerate(o) for l in _leaves(v, f'{at}/{i}'))
+    else: yield at, o
+
+def _layout(o):
+    "`{path: what}` of nested `o`: a tensor's shape, a string itself, None for any other value."
+    return {p: tuple(v.shape) if isinstance(v, torch.Tensor) else v if isinstance(v, str) else None for p, v in _leaves(o)}
+
+def _check_fits(saved, expected):
+    "Raise unless `saved` has exactly the layout of `expected`: the same paths, tensor shapes and strings."
+    got, want = _layout(saved), _layout(expected)
+    diff = [f"{p} is {got.get(p, 'absent')!r}, expected {want.get(p, 'absent')!r}" for p in {**want, **got}
+            if got.get(p, 0) != want.get(p, 0)]
+    if diff: raise ValueError('; '.join(diff[:3]) + ('; …' if len(diff) > 3 else ''))
+
+def _read_weights(file, record, model):
+    "The weights in `file`, if its size and SHA-256 are those of `record` and they fit `model`; else a ValueError."
+    if record is None: raise ValueError("it was not saved in this fit (its save failed)")
+    if file.stat().st_size != record[0]: raise ValueError("its size changed since this fit wrote it")
+    data = file.read_bytes()
+    if hashlib.sha256(data).hexdigest() != record[1]: raise ValueError("its bytes changed since this fit wrote it")
+    weights = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    _check_fits(weights, model.state_dict())
+    return weights
 
 # Cell
 class SaveModelCallback(TrackerCallback):
-    "Saves the model's weights to `path/fname.pth` whenever `monitor` improves (or to `path/fname_{epoch}.pth` after every epoch); loads the best ones back at the end if `load_best`."
+    "Saves the weights whenever `monitor` improves (or after every epoch); at the end, loads the best ones back."
     _order = 2
-    def __init__(self, fname='model', monitor='valid_loss', every_epoch=False, comp=None, min_delta=0., path='models', load_best=True):
+    def __init__(self, fname='model', monitor='valid_loss', every_epoch=False, comp=None, min_delta=0., path='models',
+                 load_best=True):
         super().__init__(monitor, comp, min_delta)
-        self.fname, self.path = check_type('fname', fname, str), Path(path)
-        self.every_epoch, self.load_best = every_epoch, load_best
+        self.fname, self.path, self.every_epoch, self.load_best = fname, Path(path).expanduser(), every_epoch, load_best
+        self.written = None   # {epoch: (size, SHA-256)} of the files this fit wrote; None outside a fit
 
     def file(self, epoch=None):
         "Where the weights of `epoch` are saved: `path/fname_{epoch}.pth` with `every_epoch`, else `path/fname.pth`."
         return self.path/(f'{self.fname}_{epoch}.pth' if self.every_epoch else f'{self.fname}.pth')
 
+    def begin_fit(self):
+        super().begin_fit()
+        self.written = {}
+
     def after_epoch(self):
         super().after_epoch()
-        if self.every_epoch or self.improved: _save_atomic(self.model.state_dict(), self.file(self.epoch))
+        if not (self.every_epoch or self.improved): return
+        weights = {k: v.cpu() for k, v in self.model.state_dict().items()}   # the same bytes in every process
+        self.written[self.epoch] = _save_atomic(weights, self.file(self.epoch))
 
     def after_fit(self):
-        if not self.load_best or self.best_epoch is None: return
+        written, self.written = self.written, None
+        if written is None or not self.load_best or self.best_epoch is None: return
         save_gate.wait()
-        best = self.file(self.best_epoch)
-        self.model.load_state_dict(torch.load(best, map_location='cpu', weights_only=True))
+        file = self.file(self.best_epoch)
+        try: self.model.load_state_dict(_read_weights(file, written.get(self.best_epoch), self.model))
+        except (OSError, ValueError) as e:
+            warnings.warn(f"SaveModelCallback kept the learner's weights instead of loading {str(file)!r}: {e}")
 
 # Cell
 _FORMAT = 'course_lib checkpoint 1'
 
+def _state_of(learn, epoch):
+    "What `save_checkpoint` writes: model and optimizer state, the random states and `epoch`."
+    return {'format': _FORMAT, 'epoch': epoch, 'model': learn.model.state_dict(), 'opt_type': type(learn.opt).__name__,
+            'opt': learn.opt.state_dict(), 'rng': _rng_states(learn)}
+
 def save_checkpoint(learn, path, epoch):
-    "Write `learn`'s model and optimizer state, the random states and `epoch` (the number of epochs done) to `path`, atomically; returns the path."
-    state = {'format': _FORMAT, 'epoch': check_int('epoch', epoch, min=0), 'model': learn.model.state_dict(),
-             'opt_type': type(learn.opt).__name__, 'opt': learn.opt.state_dict(), 'rng': _rng_states(learn)}
-    _save_atomic(state, path)
-    return Path(path)
+    "Write `learn`'s state and `epoch` (the number of epochs done) to `path` atomically; returns the path."
+    path = Path(path).expanduser()
+    _save_atomic(_state_of(_check_torch_opt(learn, 'save_checkpoint'), check_int('epoch', epoch, min=0)), path)
+    return path
 
 # Cell
-def _check_model_fits(saved, current):
-    "Raise unless the model state `saved` has exactly the keys of `current`, with the same shapes."
-    missing, extra = sorted(set(current) - set(saved)), sorted(set(saved) - set(current))
-    if missing or extra: raise ValueError(f"its model does not match the learner's: missing {missing}, unexpected {extra}")
-    bad = [f"{k} {tuple(saved[k].shape)} (learner: {tuple(v.shape)})" for k, v in current.items() if saved[k].shape != v.shape]
-    if bad: raise ValueError(f"its model's shapes differ from the learner's: {'; '.join(bad)}")
-
-def _check_opt_fits(saved, opt):
-    "Raise unless the optimizer state `saved` has the learner's parameter groups, and buffers shaped like their parameters."
-    groups, current = saved['param_groups'], opt.state_dict()['param_groups']
-    sizes, cur_sizes = [len(g['params']) for g in groups], [len(g['params']) for g in current]
-    if sizes != cur_sizes: raise ValueError(f"its optimizer has parameter groups of sizes {sizes}, the learner's {cur_sizes}")
-    if [sorted(g) for g in groups] != [sorted(g) for g in current]: raise ValueError(f"its optimizer's hyper-parameters differ: {sorted(groups[0])} vs {sorted(current[0])}")
-    shapes = dict(zip((i for g in groups for i in g['params']), (p.shape for g in opt.param_groups for p in g['params'])))
-    for i, st in saved['state'].items():
-        bad = [k for k, v in st.items() if isinstance(v, torch.Tensor) and v.ndim and v.shape != shapes[i]]
-        if bad: raise ValueError(f"its optimizer buffers {bad} of parameter {i} do not have the parameter's shape {tuple(shapes[i])}")
-
-def _check_rng_states(states, learn):
-    "Raise unless `states` are valid random states for the learner's loaders, trying each on a throwaway generator."
-    torch.Generator().set_state(states['torch'])
-    random.Random().setstate(states['python'])
-    np.random.RandomState().set_state(_numpy_state(states['numpy']))
-    gens = _generators(learn)
-    if set(states['generators']) != set(gens):
-        raise ValueError(f"it holds the states of the generators {sorted(states['generators'])}, but the learner's loaders have {sorted(gens)}")
-    for k, g in gens.items(): torch.Generator(device=g.device).set_state(states['generators'][k])
-    if torch.cuda.is_available() and not all(_is_cuda_state(s) for s in states.get('cuda', [])): raise ValueError("its CUDA random states are not valid")
-
-def _is_cuda_state(s):
-    "Whether `s` looks like the state of a CUDA device's generator: a byte tensor of the right size."
-    return isinstance(s, torch.Tensor) and s.dtype == torch.uint8 and s.numel() == torch.cuda.get_rng_state().numel()
+def _comparable(ck, n_cuda):
+    "The parts of checkpoint `ck` that the learner fixes: optimizer type, model, parameter groups, random states."
+    rng = ck['rng']
+    return {'opt_type': ck['opt_type'], 'model': ck['model'], 'groups': ck['opt']['param_groups'],
+            'rng': {**rng, 'cuda': list(rng.get('cuda', []))[:n_cuda]}}
 
 def _check_checkpoint(ck, learn):
-    "Raise unless `ck` is a `save_checkpoint` dictionary that fits `learn` in every part."
-    if not isinstance(ck, dict) or ck.get('format') != _FORMAT: raise ValueError("it is not a course_lib checkpoint (no format marker)")
-    check_int('epoch', ck['epoch'], min=0)
-    _check_model_fits(ck['model'], learn.model.state_dict())
-    if ck['opt_type'] != type(learn.opt).__name__: raise ValueError(f"it holds a {ck['opt_type']} state, but learn.opt is a {type(learn.opt).__name__}")
-    _check_opt_fits(ck['opt'], learn.opt)
-    _check_rng_states(ck['rng'], learn)
+    "Raise unless `ck` is laid out exactly like the checkpoint `learn` would write now, with valid random states."
+    if not isinstance(ck, dict) or ck.get('format') != _FORMAT: raise ValueError("it is not a course_lib checkpoint")
+    saved = _comparable(ck, torch.cuda.device_count())
+    _check_fits(saved, _comparable(_state_of(learn, check_int('epoch', ck['epoch'], min=0)), len(saved['rng']['cuda'])))
+    shapes = [tuple(p.shape) for g in learn.opt.param_groups for p in g['params']]
+    bad = [f'{i}/{k}' for i, buffers in ck['opt']['state'].items() for k, v in buffers.items()
+           if _layout(v).get('', 0) not in (None, (), shapes[i])]
+    if bad: raise ValueError(f"its optimizer buffers {bad} are not shaped like their parameters")
+    _set_rng_states(learn, ck['rng'], trial=True)
 
 # Cell
 def _short(e, limit=150):
@@ -336,18 +338,17 @@ def _short(e, limit=150):
     return f"{type(e).__name__}: {first if len(first) <= limit else first[:limit - 1] + '…'}"
 
 def _read_checkpoint(path, learn):
-    "The checkpoint at `path`, read with `weights_only=True` and checked against `learn` in full, or a ValueError naming the file."
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    "The checkpoint at `path`, read with `weights_only=True` and checked against `learn`, or a ValueError naming it."
+    try:
+        ck = torch.load(path, map_location='cpu', weights_only=True)
+        _check_checkpoint(ck, learn)
     except FileNotFoundError: raise
-    except Exception as e: raise ValueError(f"cannot read the checkpoint {str(path)!r}: {_short(e)}") from None
-    try: _check_checkpoint(ck, learn)
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
-        raise ValueError(f"the checkpoint {str(path)!r} does not fit this learner: {_short(e)}") from None
+    except Exception as e: raise ValueError(f"the checkpoint {str(path)!r} cannot go into this learner: {_short(e)}") from None
     return ck
 
 def load_checkpoint(learn, path):
-    "Load the checkpoint at `path` (from `save_checkpoint`) into `learn`, random states included, and return the next epoch to run; a bad file is a ValueError naming it, `learn` untouched."
-    ck = _read_checkpoint(path, learn)
+    "Load the checkpoint at `path` into `learn`, random states included; return the next epoch to run."
+    ck = _read_checkpoint(Path(path).expanduser(), _check_torch_opt(learn, 'load_checkpoint'))
     learn.model.load_state_dict(ck['model'])
     learn.opt.load_state_dict(ck['opt'])
     _set_rng_states(learn, ck['rng'])
@@ -355,7 +356,8 @@ def load_checkpoint(learn, path):
 
 # Cell
 class CheckpointCallback(Callback):
-    "Saves a `save_checkpoint` of the learner to `path` after every epoch (it runs after `AvgStatsCallback` and the trackers)."
+    "Saves a `save_checkpoint` of the learner to `path` after every epoch (after `AvgStatsCallback` and the trackers)."
     _order = 4
-    def __init__(self, path='models/checkpoint.pth'): self.path = Path(path)
+    def __init__(self, path='models/checkpoint.pth'): self.path = Path(path).expanduser()
+    def begin_fit(self): _check_torch_opt(self.learn, 'CheckpointCallback')
     def after_epoch(self): save_checkpoint(self.learn, self.path, self.epoch + 1)
