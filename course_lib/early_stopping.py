@@ -271,9 +271,10 @@ def _read_weights(file, record, model):
     "The weights in `file` if its size and SHA-256 are `record`'s and they fit `model`, else a ValueError."
     if record is None: raise ValueError("it was not saved in this fit (its save failed)")
     if file.stat().st_size != record[0]: raise ValueError("its size changed after the save")
-    data = file.read_bytes()
-    if hashlib.sha256(data).hexdigest() != record[1]: raise ValueError("its bytes changed after the save")
-    weights = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    data = io.BytesIO(file.read_bytes())
+    digest = hashlib.sha256(data.getbuffer()).hexdigest()
+    if digest != record[1]: raise ValueError("its bytes changed after the save")
+    weights = torch.load(data, map_location='cpu', weights_only=True)
     _check_fits(weights, model.state_dict())
     return weights
 
