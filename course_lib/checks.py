@@ -4,81 +4,81 @@ __all__ = ['check_type', 'check_int', 'check_number', 'check_choice', 'check_ten
            'check_callable']
 
 # Cell
-import math, numbers, operator
+import math, numbers, operator, reprlib
+from collections.abc import Hashable
 import torch
 
 # Cell
-def _show(v, limit=60):
-    "A short `repr` of `v` for an error message."
-    if isinstance(v, torch.Tensor): return f"a tensor of shape {tuple(v.shape)} and dtype {v.dtype}"
-    r = repr(v)
-    return r if len(r) <= limit else r[:limit - 3] + '...'
+def _got(v):
+    "What `v` is, briefly, for an error message."
+    if isinstance(v, torch.Tensor): return f"a tensor of shape {tuple(v.shape)}"
+    return f"{type(v).__name__} {reprlib.repr(v)}"
 
-def _type_name(types):
-    return ' or '.join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+def _fail(exc, name, what, v, hint=''):
+    "Raise `exc` saying that `name` must be `what`, and what it was."
+    raise exc(f"{name} must be {what}, got {_got(v)}" + (f": {hint}" if hint else ''))
 
 # Cell
 def check_type(name, v, types, hint=''):
-    "`v` if it is an instance of `types`, else a `TypeError` naming `name`; `hint` says what to pass instead."
+    "`v` if it is an instance of `types`, else a `TypeError`; `hint` says what to pass instead."
     if not isinstance(v, types):
-        raise TypeError(f"{name} must be of type {_type_name(types)}, got {type(v).__name__} {_show(v)}" + (f": {hint}" if hint else ''))
+        names = ' or '.join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        _fail(TypeError, name, f'of type {names}', v, hint)
     return v
 
 # Cell
-def _bounds(v, min, max, strict_min=False):
-    "A description of the bound `v` breaks, or None."
-    if min is not None and (v <= min if strict_min else v < min): return f"> {min}" if strict_min else f">= {min}"
-    if max is not None and v > max: return f"<= {max}"
+def _within(name, what, v, min=None, max=None, strict_min=False):
+    "`v` if it lies within the bounds, else a `ValueError` naming the bound."
+    if min is not None and (v <= min if strict_min else v < min):
+        raise ValueError(f"{name} must be {what} {'>' if strict_min else '>='} {min}, got {v}")
+    if max is not None and v > max: raise ValueError(f"{name} must be {what} <= {max}, got {v}")
+    return v
 
 def check_int(name, v, min=None, max=None):
-    "`v` as a Python `int` (bools refused), with optional inclusive bounds."
-    if isinstance(v, bool) or isinstance(v, torch.Tensor) and v.numel() != 1:
-        raise TypeError(f"{name} must be an int, got {type(v).__name__} {_show(v)}")
-    try: i = operator.index(v)
-    except TypeError: raise TypeError(f"{name} must be an int, got {type(v).__name__} {_show(v)}") from None
-    bad = _bounds(i, min, max)
-    if bad: raise ValueError(f"{name} must be an int {bad}, got {i}")
-    return i
+    "`v` as a Python `int` (bools refused), within the optional inclusive bounds."
+    try: i = None if isinstance(v, bool) else operator.index(v)
+    except TypeError: i = None
+    if i is None: _fail(TypeError, name, 'an int', v)
+    return _within(name, 'an int', i, min, max)
 
 # Cell
 def check_number(name, v, min=None, max=None, strict_min=False, finite=True):
     "`v` as a `float`: a real number (not a bool), finite unless `finite=False`, within the optional bounds."
     if isinstance(v, torch.Tensor) and v.numel() == 1: v = v.item()
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(v).__name__} {_show(v)}")
-    f = float(v)
-    if math.isnan(f) or finite and math.isinf(f): raise ValueError(f"{name} must be a finite number, got {f}")
-    bad = _bounds(f, min, max, strict_min)
-    if bad: raise ValueError(f"{name} must be a number {bad}, got {f}")
-    return f
+    if isinstance(v, bool) or not isinstance(v, numbers.Real): _fail(TypeError, name, 'a number', v)
+    if math.isnan(v) or finite and math.isinf(v):
+        raise ValueError(f"{name} must be a finite number, got {float(v)}")
+    return _within(name, 'a number', float(v), min, max, strict_min)
 
 # Cell
 def check_choice(name, v, choices):
     "`v` if it is one of `choices`, else a `ValueError` listing them."
-    try: ok = v in choices
-    except TypeError: ok = False
-    if not ok: raise ValueError(f"{name} must be one of {tuple(choices)}, got {_show(v)}")
+    if not isinstance(v, Hashable) or v not in set(choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {reprlib.repr(v)}")
     return v
 
 # Cell
 def check_tensor(name, t, ndim=None, floating=None, nonempty=False):
-    "`t` if it is a tensor with `ndim` dimensions (an int or a tuple of allowed ints), a float dtype if `floating`, and elements if `nonempty`."
+    "Tensor `t`, with `ndim` (an int or a tuple) dimensions, a float dtype if `floating`, elements if `nonempty`."
     check_type(name, t, torch.Tensor)
     ndims = (ndim,) if isinstance(ndim, int) else ndim
     if ndims is not None and t.ndim not in ndims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {tuple(t.shape)}")
-    if floating and not t.is_floating_point(): raise TypeError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
-    if nonempty and t.numel() == 0: raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, "
+                         f"got shape {tuple(t.shape)}")
+    if floating and not t.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
+    if nonempty and not t.numel(): raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
     return t
 
 # Cell
 def check_same_len(name_a, a, name_b, b):
     "`len(a)` if `a` and `b` have the same length, else a `ValueError` naming both."
-    if len(a) != len(b): raise ValueError(f"{name_a} and {name_b} must have the same length, got {len(a)} and {len(b)}")
+    if len(a) != len(b):
+        raise ValueError(f"{name_a} and {name_b} must have the same length, got {len(a)} and {len(b)}")
     return len(a)
 
 # Cell
 def check_callable(name, v, hint=''):
     "`v` if it can be called, else a `TypeError` naming `name`."
-    if not callable(v): raise TypeError(f"{name} must be callable, got {type(v).__name__} {_show(v)}" + (f": {hint}" if hint else ''))
+    if not callable(v): _fail(TypeError, name, 'callable', v, hint)
     return v

@@ -5,55 +5,35 @@ __all__ = ['MNIST_URL', 'MNIST_SHA256', 'MNIST_MD5', 'MNIST_FILENAME', 'data_dir
            'MAX_FILE_BYTES', 'IDX_DTYPES', 'read_idx', 'write_idx', 'FASHION_MNIST_DIR', 'get_fashion_mnist']
 
 # Cell
-import contextlib, gzip, hashlib, http.client, math, os, socket, struct, sys, tempfile, threading, time, urllib.parse, urllib.request, zlib
+import contextlib, gzip, hashlib, http.client, math, os, socket, struct, sys, tempfile, threading, time
+import urllib.parse, urllib.request, zlib
 from pathlib import Path
 import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
-from .checks import check_choice, check_number, check_type
+from .checks import check_number, check_type
 
 # Cell
-def _check_path(name, v):
-    "`v` as a `Path`, if it is a file path (a `str` or `os.PathLike`)."
-    return Path(check_type(name, v, (str, os.PathLike), hint='pass a file path'))
-
-def _check_bool(name, v):
-    "`v` if it is `True` or `False`."
-    return check_type(name, v, bool, hint='pass True or False')
-
-def _check_url(url):
-    "`url` if it is an http(s) URL."
-    check_type('url', url, str, hint="pass an 'http://' or 'https://' address")
-    if urllib.parse.urlsplit(url).scheme not in ('http', 'https'): raise ValueError(f"url must be an http(s) URL, got {url!r}")
-    return url
-
-def _check_hex(name, v, n):
-    "`v` in lower case, if it is `None` or a digest of `n` hex digits."
-    if v is None: return None
-    check_type(name, v, str, hint=f'pass the {n} hex digits of the digest')
-    if len(v) != n or any(c not in '0123456789abcdefABCDEF' for c in v): raise ValueError(f"{name} must be {n} hex digits, got {v!r}")
-    return v.lower()
-
-def _check_digests(sha256, md5):
-    "The digests to check a download against, as `{algorithm: hex}`; at least one is needed."
-    want = {k: v for k, v in (('sha256', _check_hex('sha256', sha256, 64)), ('md5', _check_hex('md5', md5, 32))) if v}
-    if not want: raise ValueError("sha256 and md5 are both None: refusing to download without a digest to check the file against (give sha256= or md5=)")
-    return want
-
-def _check_seconds(name, v):
-    "`v` as a float, if it is a positive, finite number of seconds."
-    return check_number(name, v, min=0, strict_min=True)
+def _digests(sha256, md5):
+    "The digests to check a download against, as `{algorithm: lower-case hex}`; at least one is needed."
+    want = {k: v for k, v in (('sha256', sha256), ('md5', md5)) if v is not None}
+    for k, v in want.items():
+        n = 2 * hashlib.new(k).digest_size
+        if not (isinstance(v, str) and len(v) == n and all(c in '0123456789abcdefABCDEF' for c in v)):
+            raise ValueError(f"{k} must be {n} hex digits, got {v!r}")
+    if not want: raise ValueError("sha256 and md5 are both None: give one to check the file against")
+    return {k: v.lower() for k, v in want.items()}
 
 # Cell
 MNIST_URL = 'https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/mnist.pkl.gz'
-MNIST_SHA256 = None   # no published SHA-256 found; set it (e.g. `course_lib.download.MNIST_SHA256 = '...'`) to check downloads with it
+MNIST_SHA256 = None   # none published; set it (`course_lib.download.MNIST_SHA256 = '...'`) to check downloads with it
 MNIST_MD5 = 'a02cd19f81d51c426d7ca14024243ce9'   # the digest public projects publish for the original file
 MNIST_FILENAME = 'mnist.pkl.gz'
 
 # Cell
 def data_dir():
     "The cache folder: `$COURSE_LIB_HOME/data`, or `~/.course_lib/data`."
-    return Path(os.environ.get('COURSE_LIB_HOME') or Path.home()/'.course_lib')/'data'
+    return Path(os.environ.get('COURSE_LIB_HOME') or '~/.course_lib').expanduser()/'data'
 
 def cache_file():
     "Where the downloaded course-format MNIST file lives."
@@ -61,14 +41,15 @@ def cache_file():
 
 def download_requested(download=False):
     "Whether a download was asked for: `download=True`, or `$COURSE_LIB_DOWNLOAD` set to 1, true, yes or on."
-    return _check_bool('download', download) or os.environ.get('COURSE_LIB_DOWNLOAD', '').strip().lower() in ('1', 'true', 'yes', 'on')
+    flag = os.environ.get('COURSE_LIB_DOWNLOAD', '').strip().lower()
+    return check_type('download', download, bool, 'pass True or False') or flag in ('1', 'true', 'yes', 'on')
 
 # Cell
 @contextlib.contextmanager
 def atomic_write(path):
     "A binary file to write `path` through: renamed onto `path` if the block succeeds, deleted if it fails."
-    path = _check_path('path', path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)
+    path = Path(path).expanduser(); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name[:100]}.', suffix='.part', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
             yield f
@@ -80,11 +61,11 @@ def atomic_write(path):
 
 # Cell
 class DownloadError(OSError):
-    "A download failed, was cut short, ran out of time, or did not match its expected digest; nothing was saved."
+    "A download failed, was cut short, ran out of time, or did not match its digest; nothing was saved."
 
 # Cell
 class _Deadline:
-    "A watchdog: once `seconds` have passed, it shuts down every socket it watches, which ends any read waiting on them."
+    "A watchdog: once `seconds` have passed, it shuts down the sockets it watches, which ends any read on them."
     def __init__(self, seconds):
         self.socks, self.expired, self.end = [], False, time.monotonic() + seconds
         self.timer = threading.Timer(seconds, self._expire); self.timer.daemon = True
@@ -106,7 +87,7 @@ class _Deadline:
         for s in self.socks: s.close()
 
 def _watched(conn_cls, deadline):
-    "`conn_cls` (an `http.client` connection class) whose sockets `deadline` watches from the moment they connect."
+    "`conn_cls` (an `http.client` connection class) whose sockets `deadline` watches from when they connect."
     class Watched(conn_cls):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -116,7 +97,8 @@ def _watched(conn_cls, deadline):
 
 class _WatchedHandler:
     "Opens every connection, redirects included, through `_watched`."
-    def do_open(self, http_class, req, **kwargs): return super().do_open(_watched(http_class, self.deadline), req, **kwargs)
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_watched(http_class, self.deadline), req, **kwargs)
 
 class _HTTP(_WatchedHandler, urllib.request.HTTPHandler): pass
 class _HTTPS(_WatchedHandler, urllib.request.HTTPSHandler): pass
@@ -134,18 +116,20 @@ def _failed(url, what, want, got=None):
     "A `DownloadError` saying what went wrong, what was expected, and what to do."
     expected = ', '.join(f"{k} {v}" for k, v in want.items())
     actual = f", got {', '.join(f'{k} {v}' for k, v in got.items())}" if got else ''
-    fix = ("The mirror may hold a different or damaged file: try again, use another mirror (MNIST_URL), or, if you trust this file, "
-           "set the expected digest (MNIST_SHA256) to the one printed here." if got else
-           "Check the connection and the URL, try again, point MNIST_URL at another mirror, or pass path= a local copy.")
+    fix = ("The mirror may hold a different or damaged file: try again, use another mirror (MNIST_URL), or, "
+           "if you trust this file, set the expected digest (MNIST_SHA256) to the one printed here." if got else
+           "Check the connection and the URL, try again, point MNIST_URL at another mirror, "
+           "or pass path= a local copy.")
     return DownloadError(f"download of {url} {what}: expected {expected}{actual}. Nothing was saved. {fix}")
 
 def _stream_to(url, f, hashes, progress, timeout, deadline, want):
-    "Copy `url` into the open file `f` within `deadline` seconds, updating `hashes`; return `(bytes received, Content-Length or None)`."
+    "Copy `url` into the file `f` within `deadline` seconds, updating `hashes`; return (bytes, Content-Length)."
     n, total = 0, None
     with _Deadline(deadline) as dl:
         try:
             with _opener(dl).open(url, timeout=min(timeout, deadline)) as r:
-                total = int(r.headers['Content-Length']) if r.headers.get('Content-Length', '').isdigit() else None
+                length = r.headers.get('Content-Length', '')
+                total = int(length) if length.isdigit() else None
                 pb = progress_bar(range(total), total=total, leave=False) if progress and total else None
                 if pb is not None: pb.update(0)
                 while chunk := r.read1(_CHUNK):
@@ -154,151 +138,167 @@ def _stream_to(url, f, hashes, progress, timeout, deadline, want):
                     n += len(chunk)
                     if pb is not None: pb.update(min(n, total))
         except (OSError, http.client.HTTPException) as e:
-            if not dl.passed(): raise _failed(url, f"failed after {n:,} bytes ({type(e).__name__}: {e})", want) from e
-    if dl.passed(): raise _failed(url, f"did not finish within its deadline of {deadline:g} s (pass a larger deadline= for a slow connection)", want)
+            if not dl.passed():
+                raise _failed(url, f"failed after {n:,} bytes ({type(e).__name__}: {e})", want) from e
+    if dl.passed():
+        raise _failed(url, f"did not finish within its deadline of {deadline:g} s (pass a larger deadline=)",
+                      want)
     return n, total
 
 def _check_received(url, n, total, hashes, want):
     "Refuse a transfer that was cut short or whose digest is not the expected one."
-    if total is not None and n != total: raise _failed(url, f"was cut short: got {n:,} of {total:,} bytes", want)
+    if total is not None and n != total:
+        raise _failed(url, f"was cut short: got {n:,} of {total:,} bytes", want)
     got = {k: h.hexdigest() for k, h in hashes.items()}
     if got != want: raise _failed(url, "does not match its digest", want, got)
 
 # Cell
 def download_file(url, dest, sha256=None, md5=None, progress=True, timeout=60, deadline=600):
-    "Download `url` to `dest` within `deadline` seconds, checked against `sha256` and/or `md5`; on any failure leave nothing and raise `DownloadError`."
-    url, dest, want = _check_url(url), _check_path('dest', dest), _check_digests(sha256, md5)
-    timeout, deadline, progress = _check_seconds('timeout', timeout), _check_seconds('deadline', deadline), _check_bool('progress', progress)
+    "Download `url` to `dest` within `deadline` seconds, checked against `sha256` and/or `md5`, atomically."
+    if not (isinstance(url, str) and urllib.parse.urlsplit(url).scheme in ('http', 'https')):
+        raise ValueError(f"url must be an http(s) URL, got {url!r}")
+    want = _digests(sha256, md5)
+    timeout = check_number('timeout', timeout, min=0, strict_min=True)
+    deadline = check_number('deadline', deadline, min=0, strict_min=True)
     hashes = {k: hashlib.new(k) for k in want}
     with atomic_write(dest) as f:
-        n, total = _stream_to(url, f, hashes, progress and (IN_NOTEBOOK or sys.stdout.isatty()), timeout, deadline, want)
+        progress = progress and (IN_NOTEBOOK or sys.stdout.isatty())
+        n, total = _stream_to(url, f, hashes, progress, timeout, deadline, want)
         _check_received(url, n, total, hashes, want)
-    return dest
+    return Path(dest).expanduser()
 
 # Cell
 def file_digest(path, algorithm='sha256'):
     "Hex digest of the file at `path`."
-    h = hashlib.new(check_choice('algorithm', algorithm, sorted(hashlib.algorithms_guaranteed)))
-    with open(_check_path('path', path), 'rb') as f:
-        chunk_size = min(_CHUNK, max(os.fstat(f.fileno()).st_size, 1))   # no bigger buffer than the file can fill
+    h = hashlib.new(algorithm)
+    with open(Path(path).expanduser(), 'rb') as f:
+        chunk_size = min(_CHUNK, max(os.fstat(f.fileno()).st_size, 1))   # no buffer bigger than the file
         while chunk := f.read(chunk_size): h.update(chunk)
     return h.hexdigest()
 
 def download_mnist(url=None, progress=True, deadline=600):
-    "Path to the cached course-format MNIST file, downloading it first (checked, atomic, within `deadline` seconds) if it is not there."
+    "Path to the cached course-format MNIST file, downloading it first (checked, atomic) if it is not there."
     dest = cache_file()
     if dest.is_file(): return dest
     url = MNIST_URL if url is None else url
     digests = dict(sha256=MNIST_SHA256) if MNIST_SHA256 else dict(md5=MNIST_MD5)
-    print(f"downloading {url} to {dest} (checked against {', '.join(f'{k} {v}' for k, v in digests.items())})")
+    print(f"downloading {url} to {dest} (checked against {' '.join(*digests.items())})")
     download_file(url, dest, progress=progress, deadline=deadline, **digests)
-    if not MNIST_SHA256: print(f"verified by MD5; its SHA-256 is {file_digest(dest)} (set MNIST_SHA256 to pin it)")
+    if not MNIST_SHA256: print(f"verified by MD5; its SHA-256 is {file_digest(dest)} (set MNIST_SHA256 to it)")
     return dest
 
 # Cell
-MAX_FILE_BYTES = 1 << 30   # the most a gzip'd file may decompress to in memory (the full course file holds about 220 MB)
+MAX_FILE_BYTES = 1 << 30   # the most any file is read into memory (the full course file holds about 220 MB)
+_READ = 1 << 16            # bytes per read: no bigger buffer than a small file can fill
 
-def _gunzip(raw, path):
-    "Decompress gzip data `raw` (one or more members), never holding more than `MAX_FILE_BYTES` of output."
-    out, size = [], 0
-    while raw:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try: out.append(d.decompress(raw, MAX_FILE_BYTES - size + 1))
-        except zlib.error as e: raise ValueError(f"{path}: damaged gzip data ({e})") from None
-        size += len(out[-1])
-        if size > MAX_FILE_BYTES: raise ValueError(f"{path}: decompresses to more than MAX_FILE_BYTES = {MAX_FILE_BYTES:,} bytes; refusing to hold it in memory")
-        if not d.eof: raise ValueError(f"{path}: not a complete gzip file (the compressed stream ends early)")
-        raw = d.unused_data
-    return out[0] if len(out) == 1 else b''.join(out)
+@contextlib.contextmanager
+def _open_maybe_gzip(path):
+    "The file at `path`, open to read its bytes (decompressed if it is gzip'd); bad gzip data is a `ValueError`."
+    path = Path(path).expanduser()
+    with open(path, 'rb') as raw:
+        gz = raw.read(2) == b'\x1f\x8b'; raw.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=raw) if gz else contextlib.nullcontext(raw) as f: yield f
+        except (EOFError, OSError, zlib.error) as e:
+            raise ValueError(f"{path}: damaged or incomplete gzip data ({type(e).__name__}: {e})") from None
 
-def read_maybe_gzip(path):
-    "The bytes of the file at `path`, decompressed if it is gzip'd (at most `MAX_FILE_BYTES`); a damaged or oversized file is a `ValueError` naming it."
-    raw = _check_path('path', path).read_bytes()
-    return _gunzip(raw, path) if raw[:2] == b'\x1f\x8b' else raw
+def _read_upto(f, limit):
+    "The rest of `f`, read in chunks, but at most `limit + 1` bytes: one more than `limit` says there is more."
+    chunks, size = [], 0
+    while size <= limit and (chunk := f.read(min(_READ, limit + 1 - size))):
+        chunks.append(chunk); size += len(chunk)
+    return b''.join(chunks)
+
+def read_maybe_gzip(path, limit=None):
+    "The bytes of the file at `path`, decompressed if it is gzip'd; more than `limit` is a `ValueError`."
+    limit = MAX_FILE_BYTES if limit is None else limit
+    with _open_maybe_gzip(path) as f: data = _read_upto(f, limit)
+    if len(data) > limit: raise ValueError(f"{path}: holds more than the limit of {limit:,} bytes; not read")
+    return data
 
 # Cell
-IDX_DTYPES = {0x08: np.dtype('u1'), 0x09: np.dtype('i1'), 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
+IDX_DTYPES = {0x08: np.dtype('u1'), 0x09: np.dtype('i1'), 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'),
+              0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
 _IDX_CODES = {v.newbyteorder('='): k for k, v in IDX_DTYPES.items()}
 _IDX_MAX_DIMS = 64   # NumPy's limit
 
-def _idx_header(data, path):
-    "`(dtype, dims, data offset)` from an IDX file's bytes, if the header is well-formed and claims exactly the bytes that follow it."
-    if len(data) < 4 or data[:2] != b'\0\0' or data[2] not in IDX_DTYPES or not 1 <= data[3] <= _IDX_MAX_DIMS:
-        raise ValueError(f"{path}: not an IDX file: magic number {data[:4].hex(' ') or '(empty)'}, expected 00 00 <type: "
-                         f"{' '.join(f'{t:02x}' for t in IDX_DTYPES)}> <ndim: 1 to {_IDX_MAX_DIMS}>")
-    dtype, ndim = IDX_DTYPES[data[2]], data[3]
-    start = 4 + 4 * ndim
-    if len(data) < start: raise ValueError(f"{path}: header needs {start} bytes for {ndim} dimensions, file has {len(data)}")
-    dims = struct.unpack(f'>{ndim}I', data[4:start])
-    need = math.prod(dims) * dtype.itemsize   # exact: Python ints do not wrap around
-    if len(data) - start != need:
-        raise ValueError(f"{path}: header says {dims} of {dtype.name} = {need:,} bytes of data, but the file has {len(data) - start:,}")
-    if math.prod(max(d, 1) for d in dims) * dtype.itemsize >= 2**63: raise ValueError(f"{path}: dimensions {dims} are too large to index")
-    return dtype, dims, start
+def _idx_header(f, path):
+    "`(dtype, dims, data bytes)` from the header at the start of the IDX stream `f`, not trusted."
+    magic = f.read(4)
+    if len(magic) < 4 or magic[:2] != b'\0\0' or magic[2] not in IDX_DTYPES or not 0 < magic[3] <= _IDX_MAX_DIMS:
+        raise ValueError(f"{path}: not an IDX file: magic number {magic.hex(' ') or '(empty)'}, expected "
+                         f"00 00 <type: {' '.join(f'{t:02x}' for t in IDX_DTYPES)}> <ndim: 1 to {_IDX_MAX_DIMS}>")
+    dtype, ndim = IDX_DTYPES[magic[2]], magic[3]
+    raw = f.read(4 * ndim)
+    if len(raw) < 4 * ndim:
+        raise ValueError(f"{path}: header needs {4 + 4 * ndim} bytes for {ndim} dimensions, "
+                         f"file has {4 + len(raw)}")
+    dims = struct.unpack(f'>{ndim}I', raw)
+    claim = math.prod(max(d, 1) for d in dims) * dtype.itemsize   # exact: Python ints do not wrap around
+    if claim > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: header says {dims} of {dtype.name}: {claim:,} bytes or more, "
+                         f"above MAX_FILE_BYTES = {MAX_FILE_BYTES:,}; refusing to read it")
+    return dtype, dims, math.prod(dims) * dtype.itemsize
 
 # Cell
 def read_idx(path):
-    "Read an IDX file (as used by MNIST and Fashion-MNIST), gzip'd or not, as a tensor; bad files raise `ValueError`."
-    data = read_maybe_gzip(path)
-    dtype, dims, start = _idx_header(data, path)
-    arr = np.frombuffer(data, dtype, offset=start).reshape(dims)
-    return torch.from_numpy(arr.astype(dtype.newbyteorder('=')))
+    "Read an IDX file (MNIST's and Fashion-MNIST's format), gzip'd or not, as a tensor."
+    with _open_maybe_gzip(path) as f:
+        dtype, dims, need = _idx_header(f, path)
+        data = _read_upto(f, need)
+    if len(data) != need:
+        raise ValueError(f"{path}: header says {dims} of {dtype.name} = {need:,} bytes of data, "
+                         f"but the file has {'more' if len(data) > need else f'{len(data):,}'}")
+    return torch.from_numpy(np.frombuffer(data, dtype).reshape(dims).astype(dtype.newbyteorder('=')))
 
 # Cell
-_IDX_TORCH = {torch.uint8, torch.int8, torch.int16, torch.int32, torch.float32, torch.float64}
+_IDX_TYPES = 'uint8, int8, int16, int32, float32 or float64'
 
-def _check_idx_array(x):
-    "`x` as a NumPy array IDX can store: a tensor (not requiring grad) or array of a type IDX has, with 1 to 64 dimensions each below 2**32."
-    check_type('x', x, (torch.Tensor, np.ndarray), hint='pass a tensor or a NumPy array')
-    types = 'uint8, int8, int16, int32, float32 or float64'
-    if isinstance(x, torch.Tensor):
-        if x.requires_grad: raise ValueError(f"x requires grad: pass x.detach() to write its values")
-        if x.dtype not in _IDX_TORCH or x.layout != torch.strided: raise TypeError(f"x is a {x.layout} tensor of dtype {x.dtype}: IDX stores dense {types}")
-        x = x.cpu().numpy()
-    if x.dtype.newbyteorder('=') not in _IDX_CODES: raise TypeError(f"x has dtype {x.dtype}: IDX stores {types}")
-    if x.ndim == 0: raise ValueError(f"x must have at least 1 dimension, got shape {x.shape}")
-    if max(x.shape) >= 2**32: raise ValueError(f"x has shape {x.shape}: IDX stores each dimension as a 32-bit unsigned int (below 2**32 = 4,294,967,296)")
-    return x
+def _idx_array(x):
+    "Tensor or array `x` as a NumPy array IDX can store: one of its types, 1 to 64 dimensions below 2**32."
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if arr.dtype.newbyteorder('=') not in _IDX_CODES:
+        raise TypeError(f"x has dtype {arr.dtype}: IDX stores {_IDX_TYPES}")
+    if not 1 <= arr.ndim <= _IDX_MAX_DIMS or max(arr.shape) >= 2**32:
+        raise ValueError(f"x has shape {arr.shape}: IDX stores 1 to {_IDX_MAX_DIMS} dimensions, each below 2**32")
+    return arr
 
 # Cell
 def write_idx(path, x):
     "Write tensor or array `x` as an IDX file (gzip'd if `path` ends in `.gz`), atomically."
-    arr = _check_idx_array(x)
-    header = bytes([0, 0, _IDX_CODES[arr.dtype.newbyteorder('=')], arr.ndim]) + struct.pack(f'>{arr.ndim}I', *arr.shape)
+    arr, path = _idx_array(x), Path(path).expanduser()
+    magic = bytes([0, 0, _IDX_CODES[arr.dtype.newbyteorder('=')], arr.ndim])
+    header = magic + struct.pack(f'>{arr.ndim}I', *arr.shape)
     data = header + arr.astype(arr.dtype.newbyteorder('>')).tobytes()
-    with atomic_write(path) as f: f.write(gzip.compress(data, mtime=0) if str(path).endswith('.gz') else data)
-    return Path(path)
+    with atomic_write(path) as f: f.write(gzip.compress(data, mtime=0) if path.name.endswith('.gz') else data)
+    return path
 
 # Cell
 FASHION_MNIST_DIR = Path('/usr/share/datasets/fashion-mnist')
 
-def _fashion_folder(path):
-    "The folder to read Fashion-MNIST from: `path`, or `FASHION_MNIST_DIR`."
-    folder = FASHION_MNIST_DIR if path is None else _check_path('path', path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Fashion-MNIST folder {folder} not found: install Debian's package (`apt-get install dataset-fashion-mnist`, "
-                                f"which fills {FASHION_MNIST_DIR}) or pass path= a folder with train-/t10k- images-idx3-ubyte and labels-idx1-ubyte files")
-    return folder
-
 def _idx_file(folder, stem):
-    "`folder/stem`, gzip'd or not."
+    "`folder/stem`, gzip'd or not; if there is neither, say how to get the files."
     for name in (stem + '.gz', stem):
         if (folder/name).is_file(): return folder/name
-    raise FileNotFoundError(f"{folder} has no {stem}[.gz]: expected the four Fashion-MNIST IDX files there")
+    raise FileNotFoundError(f"{folder} has no {stem}[.gz]: install Debian's package dataset-fashion-mnist (it fills "
+                            f"{FASHION_MNIST_DIR}), or pass path= a folder with the four Fashion-MNIST IDX files")
 
 def _check_fashion(x, y, folder, split):
-    "Refuse images that are not uint8 (n, 28, 28), or labels that do not match them."
-    if x.dtype != torch.uint8 or x.shape[1:] != (28, 28): raise ValueError(f"{folder}: {split} images must be uint8 (n, 28, 28), got {x.dtype} {tuple(x.shape)}")
-    if y.dtype != torch.uint8 or y.shape != (len(x),): raise ValueError(f"{folder}: {split} labels must be uint8 of shape ({len(x)},) to match the {len(x)} images, got {y.dtype} {tuple(y.shape)}")
-    if len(y) and y.max() > 9: raise ValueError(f"{folder}: {split} labels must lie in 0..9, got up to {y.max().item()}")
+    "Refuse images that are not uint8 (n, 28, 28), or labels that are not uint8 digits, one per image."
+    if x.dtype != torch.uint8 or x.shape[1:] != (28, 28) or y.dtype != torch.uint8 or y.shape != (len(x),):
+        raise ValueError(f"{folder}: {split} images must be uint8 (n, 28, 28) and labels uint8 ({len(x)},), "
+                         f"got {x.dtype} {tuple(x.shape)} and {y.dtype} {tuple(y.shape)}")
+    if len(y) and y.max() > 9:
+        raise ValueError(f"{folder}: {split} labels must lie in 0..9, got up to {y.max().item()}")
 
 # Cell
 def get_fashion_mnist(path=None):
-    "Fashion-MNIST from a folder of IDX files as `(x_train, y_train, x_valid, y_valid)`, laid out like `get_data`."
-    folder, out = _fashion_folder(path), []
+    "Fashion-MNIST from a folder of IDX files, as `(x_train, y_train, x_valid, y_valid)` like `get_data`."
+    folder, out = Path(FASHION_MNIST_DIR if path is None else path).expanduser(), []
     for split in ('train', 't10k'):
-        x, y = (read_idx(_idx_file(folder, f'{split}-{kind}-ubyte')) for kind in ('images-idx3', 'labels-idx1'))
+        x, y = (read_idx(_idx_file(folder, f'{split}-{k}-ubyte')) for k in ('images-idx3', 'labels-idx1'))
         _check_fashion(x, y, folder, split)
         out += [x.reshape(len(x), 784).float().div_(255), y.long()]
-    print(f"get_fashion_mnist: Fashion-MNIST from {folder}: {len(out[0]):,} train / {len(out[2]):,} valid (the official test set)")
+    print(f"get_fashion_mnist: Fashion-MNIST from {folder}: {len(out[0]):,} train / {len(out[2]):,} valid "
+          "(the official test set)")
     return tuple(out)

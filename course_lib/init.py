@@ -8,83 +8,38 @@ __all__ = ['normalize', 'lin', 'relu', 'mse', 'mse_grad', 'relu_grad', 'lin_grad
 import math
 from collections import namedtuple
 import torch
-from .checks import check_type, check_int, check_number, check_tensor
-
-# Cell
-# Argument checks for this lesson's functions: each raises a ValueError or TypeError that names the argument.
-def _shape(t): return tuple(t.shape)
-
-def _check_normalize(x, s):
-    "`x` must be a tensor and the scale `s` non-zero everywhere."
-    check_type('normalize: x', x, torch.Tensor)
-    if (torch.as_tensor(s) == 0).any(): raise ValueError(f"normalize: the scale s must be non-zero, got {s}")
-
-def _check_wb(fname, w, b):
-    "`w` must be (n_in, n_out) and `b` (n_out,)."
-    check_type(f"{fname}: w", w, torch.Tensor); check_type(f"{fname}: b", b, torch.Tensor)
-    if w.ndim != 2 or b.ndim != 1 or w.shape[1] != b.shape[0]:
-        raise ValueError(f"{fname}: expected w of shape (n_in, n_out) and b of shape (n_out,), got w {_shape(w)} and b {_shape(b)}")
-
-def _check_lin(fname, x, w, b):
-    "`x` must be (n, n_in) for the (n_in, n_out) weight `w`."
-    _check_wb(fname, w, b); check_type(f"{fname}: x", x, torch.Tensor)
-    if x.ndim != 2 or x.shape[1] != w.shape[0]: raise ValueError(f"{fname}: expected x of shape (n, {w.shape[0]}) to match w {_shape(w)}, got x {_shape(x)}")
-
-def _check_called(layer):
-    "`backward` needs the input and output that the layer's call stored."
-    if not hasattr(layer, 'out'): raise RuntimeError(f"{type(layer).__name__}.backward: call the layer on an input first")
-
-def _check_shape(shape):
-    "`shape` as a tuple of ints >= 1 (at least one of them)."
-    check_type('shape', shape, (tuple, list, torch.Size), 'pass a tuple such as (n_in, n_out)')
-    if len(shape) == 0: raise ValueError("shape must have at least one dimension, got ()")
-    return tuple(check_int(f"shape[{i}]", d, min=1) for i, d in enumerate(shape))
-
-def _check_generator(generator):
-    "`generator` must be a `torch.Generator` or None."
-    return check_type('generator', generator, (torch.Generator, type(None)), 'pass torch.Generator().manual_seed(seed), or None')
-
-def _check_n_std(n_in, std, max_n_in=None):
-    "`n_in` an int >= 1 (at most `max_n_in`), `std` a finite number > 0."
-    return check_int('n_in', n_in, min=1, max=max_n_in), check_number('std', std, min=0, strict_min=True)
+from fastcore.basics import store_attr
+from .checks import check_int, check_number
 
 # Cell
 def normalize(x, m, s):
     "Shift `x` by `m` and scale it by `1/s` (elementwise, broadcasting): `(x - m) / s`."
-    _check_normalize(x, s)
+    if (torch.as_tensor(s) == 0).any(): raise ValueError(f"normalize: the scale s must be non-zero, got {s}")
     return (x - m) / s
 
 # Cell
 def lin(x, w, b):
     "A linear layer `x @ w + b`: `x` is (n, n_in), `w` is (n_in, n_out) (inputs first), `b` is (n_out,)."
-    _check_lin('lin', x, w, b)
     return x @ w + b
 
 # Cell
 def relu(x):
     "The rectified linear unit, `max(x, 0)` elementwise."
-    return check_type('relu: x', x, torch.Tensor).clamp_min(0.)
+    return x.clamp_min(0.)
 
 # Cell
 def _flat_output(output, targ):
-    "`output` as the shape of `targ`: an (n, 1) column becomes (n,); any other mismatch, or an empty batch, is a ValueError."
-    check_type('mse: output', output, torch.Tensor); check_type('mse: targ', targ, torch.Tensor)
+    "`output` with the shape of `targ`: an (n, 1) column becomes (n,); any other difference would broadcast."
     if output.ndim == 2 and output.shape[1] == 1 and targ.ndim == 1: output = output[:, 0]
     if output.shape != targ.shape:
-        raise ValueError(f"mse: output {_shape(output)} does not match targ {_shape(targ)} (an (n, 1) output is allowed for an (n,) targ)")
-    if targ.numel() == 0: raise ValueError(f"mse: output and targ are empty (shape {_shape(targ)}): a mean over no samples is undefined")
+        raise ValueError(f"mse: output {tuple(output.shape)} does not match targ {tuple(targ.shape)}")
     return output
 
 def mse(output, targ):
-    "Mean squared error between `output` ((n,) or (n, 1)) and `targ` ((n,)); refuses shapes that would broadcast."
+    "Mean squared error of `output` ((n,) or (n, 1)) against `targ` ((n,)), refusing shapes that would broadcast."
     return (_flat_output(output, targ) - targ).pow(2).mean()
 
 # Cell
-def _grad_of(t, name):
-    "The gradient stored in `t.g`, or a clear error if the layer after it has not run its backward yet."
-    if not hasattr(t, 'g'): raise RuntimeError(f"`{name}` has no gradient `.g`: run the backward of the layer that follows it first")
-    return t.g
-
 def mse_grad(inp, targ):
     "Store in `inp.g` (and return) the gradient of `mse(inp, targ)` with respect to `inp`."
     inp.g = (2. / targ.numel()) * (_flat_output(inp, targ) - targ).reshape(inp.shape)
@@ -92,21 +47,21 @@ def mse_grad(inp, targ):
 
 def relu_grad(inp, out):
     "Store in `inp.g` (and return) the gradient through `out = relu(inp)`, given `out.g`."
-    g = _grad_of(out, 'out')
-    inp.g = (inp > 0).to(g.dtype) * g
+    if out.g.shape != inp.shape:   # it would broadcast into a plausible-looking gradient
+        raise ValueError(f"relu_grad: out.g has shape {tuple(out.g.shape)}, but inp has {tuple(inp.shape)}")
+    inp.g = (inp > 0).to(out.g.dtype) * out.g
     return inp.g
 
 def lin_grad(inp, out, w, b):
-    "Store in `inp.g`, `w.g`, `b.g` (and return them) the gradients through `out = inp @ w + b`, given `out.g`."
-    g = _grad_of(out, 'out')
-    inp.g = g @ w.t()
-    w.g = inp.t() @ g
-    b.g = g.sum(0)
+    "Store in `inp.g`, `w.g`, `b.g` (and return) the gradients through `out = inp @ w + b`, given `out.g`."
+    inp.g = out.g @ w.t()
+    w.g = inp.t() @ out.g
+    b.g = out.g.sum(0)
     return inp.g, w.g, b.g
 
 # Cell
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
-    "Run `lin -> relu -> lin -> mse` forward, then store every gradient in `.g` (inputs and weights); return the loss."
+    "Run `lin -> relu -> lin -> mse` forward, then store every gradient in `.g`; return the loss."
     l1 = lin(inp, w1, b1)
     l2 = relu(l1)
     out = lin(l2, w2, b2)
@@ -119,7 +74,7 @@ def forward_and_backward(inp, targ, w1, b1, w2, b2):
 
 # Cell
 class Module():
-    "A layer: calling it runs `forward` and remembers the inputs (`args`) and output (`out`) that `backward` hands to `bwd`."
+    "A layer: a call runs `forward` and keeps the inputs (`args`) and output (`out`) that `backward` needs."
     def __call__(self, *args):
         self.args = args
         self.out = self.forward(*args)
@@ -130,7 +85,6 @@ class Module():
 
     def backward(self):
         "Store the gradients of this layer's inputs (and weights) in their `.g`, given `self.out.g`."
-        _check_called(self)
         self.bwd(self.out, *self.args)
 
 # Cell
@@ -140,10 +94,8 @@ class Relu(Module):
     def bwd(self, out, inp): relu_grad(inp, out)
 
 class Lin(Module):
-    "Linear layer `inp @ w + b` as a `Module`; `w` is (n_in, n_out), `b` is (n_out,); gradients land in `w.g`, `b.g`."
-    def __init__(self, w, b):
-        _check_wb('Lin', w, b)
-        self.w, self.b = w, b
+    "Linear layer `inp @ w + b` as a `Module`, with `w` (n_in, n_out) and `b` (n_out,)."
+    def __init__(self, w, b): store_attr()
     def forward(self, inp): return lin(inp, self.w, self.b)
     def bwd(self, out, inp): lin_grad(inp, out, self.w, self.b)
 
@@ -154,7 +106,7 @@ class Mse(Module):
 
 # Cell
 class Model():
-    "The 784-50-1 regression model from `Lin`, `Relu`, `Lin` and an `Mse` loss: `model(x, y)` is the loss, then `model.backward()`."
+    "The 784-50-1 regression model of `Lin`, `Relu`, `Lin` and an `Mse` loss."
     def __init__(self, w1, b1, w2, b2):
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
         self.loss = Mse()
@@ -170,18 +122,16 @@ class Model():
 
 # Cell
 def kaiming_normal(shape, fan_in=None, a=0., generator=None):
-    "Kaiming-normal weights of `shape`: std `sqrt(2/(1+a**2)) / sqrt(fan_in)`. Course convention: `shape` is (n_in, n_out), so `fan_in` defaults to `shape[0]`."
-    shape = _check_shape(shape)
-    fan_in, a, generator = check_int('fan_in', shape[0] if fan_in is None else fan_in, min=1), check_number('a', a), _check_generator(generator)
-    std = math.sqrt(2. / (1 + a * a)) / math.sqrt(fan_in)
-    return torch.randn(shape, generator=generator) * std
+    "Kaiming-normal weights of `shape`, (n_in, n_out) as in the course: std `sqrt(2 / (1 + a**2) / fan_in)`."
+    gain = math.sqrt(2. / (1 + a * a))
+    return torch.randn(shape, generator=generator) * gain / math.sqrt(shape[0] if fan_in is None else fan_in)
 
 # Cell
 Moments = namedtuple('Moments', 'mean mean_sq')
 
 def relu_moments(n_in, std=1., normal=False):
-    "Analytic `Moments(mean, mean_sq)` of `relu(a @ x)`, `a` with `n_in` entries ~ N(0, std**2), `x` with `n_in` entries ~ N(0, 1). Exact for every `n_in` (`std/pi` when `n_in == 1`); `normal=True` gives the central-limit approximation `std*sqrt(n_in/(2*pi))` for the mean instead. The mean of squares, `n_in*std**2/2`, is exact either way."
-    n_in, std = _check_n_std(n_in, std)
+    "`Moments(mean, mean_sq)` of `relu(a @ x)`, `n_in` entries `a` ~ N(0, std**2), `x` ~ N(0, 1)."
+    n_in, std = check_int('n_in', n_in, min=1), check_number('std', std, min=0, strict_min=True)
     if normal: mean = std * math.sqrt(n_in / (2 * math.pi))
     else: mean = std / math.sqrt(math.pi) * math.exp(math.lgamma((n_in + 1) / 2) - math.lgamma(n_in / 2))
     return Moments(mean, n_in * std ** 2 / 2)
@@ -190,9 +140,9 @@ def relu_moments(n_in, std=1., normal=False):
 SampledMoments = namedtuple('SampledMoments', 'mean mean_sq se_mean se_mean_sq')
 
 def sample_relu_moments(n_in, std=1., n_samples=10_000, generator=None):
-    "Monte Carlo estimate of `relu_moments`: `SampledMoments(mean, mean_sq, se_mean, se_mean_sq)` (floats; `se_*` are the standard errors of the two averages) over `n_samples` independent draws of `a` ~ N(0, std**2) and `x` ~ N(0, 1), `n_in` entries each."
-    (n_in, std), n_samples = _check_n_std(n_in, std, max_n_in=2 ** 24), check_int('n_samples', n_samples, min=2, max=10 ** 7)
-    generator = _check_generator(generator)
+    "`relu_moments` estimated from `n_samples` draws, with the standard errors of both averages."
+    n_in = check_int('n_in', n_in, min=1, max=2 ** 24)                 # one row of a must fit in memory
+    n_samples = check_int('n_samples', n_samples, min=2, max=10 ** 7)   # a standard error needs two samples
     chunk, ys = max(1, 2 ** 20 // n_in), []
     for start in range(0, n_samples, chunk):
         rows = min(chunk, n_samples - start)

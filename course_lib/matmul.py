@@ -4,23 +4,19 @@ __all__ = ['matmul_loops', 'matmul_elementwise', 'matmul_broadcast', 'matmul_ein
 
 # Cell
 import torch
-from .checks import check_type
 
 # Cell
-def _check_matmul_args(a, b):
-    "The sizes `(m, k, n)` of the product `a @ b`, once `a` and `b` are known to be 2-D tensors of one dtype and device whose shapes line up."
-    check_type('a', a, torch.Tensor, 'convert it with torch.tensor(...)'); check_type('b', b, torch.Tensor, 'convert it with torch.tensor(...)')
-    if a.dtype != b.dtype or a.dtype == torch.bool:
-        raise TypeError(f"a and b must have the same non-bool dtype (as torch.matmul needs), got a {a.dtype} and b {b.dtype}")
-    if a.device != b.device: raise ValueError(f"a and b must be on the same device, got a on {a.device} and b on {b.device}")
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"cannot multiply a of shape {tuple(a.shape)} by b of shape {tuple(b.shape)}: need 2-D tensors (m, k) and (k, n)")
+def _sizes(a, b):
+    "The sizes `(m, k, n)` of the product `a @ b` of 2-D tensors whose shapes line up and dtypes match."
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+        raise ValueError(f"cannot multiply a {tuple(a.shape)} {a.dtype} by b {tuple(b.shape)} {b.dtype}: "
+                         "need 2-D tensors (m, k) and (k, n) of one dtype")
     return a.shape[0], a.shape[1], b.shape[1]
 
 # Cell
 def matmul_loops(a, b):
     "Matrix product with three Python loops: one scalar multiply-add per step."
-    m, k, n = _check_matmul_args(a, b)
+    m, k, n = _sizes(a, b)
     c = torch.zeros(m, n, dtype=a.dtype, device=a.device)
     for i in range(m):
         for j in range(n):
@@ -29,8 +25,8 @@ def matmul_loops(a, b):
 
 # Cell
 def matmul_elementwise(a, b):
-    "Matrix product with two Python loops: each entry is one elementwise product of a row and a column, summed."
-    m, k, n = _check_matmul_args(a, b)
+    "Matrix product with two Python loops: each entry is the sum of a row times a column, elementwise."
+    m, k, n = _sizes(a, b)
     c = torch.zeros(m, n, dtype=a.dtype, device=a.device)
     for i in range(m):
         for j in range(n): c[i, j] = (a[i, :] * b[:, j]).sum()
@@ -38,8 +34,8 @@ def matmul_elementwise(a, b):
 
 # Cell
 def matmul_broadcast(a, b):
-    "Matrix product with one Python loop: row `i` of `a`, as a column, broadcast against `b` and summed over `k`."
-    m, k, n = _check_matmul_args(a, b)
+    "Matrix product with one Python loop: row `i` of `a`, as a column, broadcast against `b` and summed."
+    m, k, n = _sizes(a, b)
     c = torch.zeros(m, n, dtype=a.dtype, device=a.device)
     for i in range(m): c[i] = (a[i, :, None] * b).sum(0)
     return c
@@ -47,5 +43,4 @@ def matmul_broadcast(a, b):
 # Cell
 def matmul_einsum(a, b):
     "Matrix product with no Python loop: `torch.einsum('ik,kj->ij', a, b)`."
-    _check_matmul_args(a, b)
     return torch.einsum('ik,kj->ij', a, b)

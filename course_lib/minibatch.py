@@ -7,144 +7,59 @@ __all__ = ['mlp', 'logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'accuracy'
 import torch
 import torch.utils.data
 from torch import nn
-from .checks import check_int, check_number, check_type, check_tensor, check_same_len, check_callable
-
-# Cell
-# Argument checks for this lesson's functions: each raises a ValueError or TypeError that names the argument.
-# The loss and metric checks run at every batch, so each first tests the usual case in one cheap expression
-# and builds its messages only when that fails.
-_INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
-
-def _check_logits(fname, x, name='x'):
-    "`x` must be a floating-point tensor with a non-empty last dimension (the classes)."
-    if isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim and x.shape[-1]: return
-    check_tensor(f"{fname}: {name}", x, floating=True)
-    if x.ndim == 0 or x.shape[-1] == 0: raise ValueError(f"{fname}: {name} must have a non-empty last dimension (the classes), got shape {tuple(x.shape)}")
-
-def _check_class_targets(fname, pred, targ, names=('input', 'target'), check_range=True):
-    "`pred` must be (n, c) scores and `targ` n > 0 integer class indices (in [0, c) when `check_range`): no broadcasting, no one-hot."
-    if not (isinstance(pred, torch.Tensor) and isinstance(targ, torch.Tensor) and pred.ndim == 2 and targ.ndim == 1
-            and 0 < len(targ) == len(pred) and targ.dtype in _INDEX_DTYPES): _explain_class_targets(fname, pred, targ, names)
-    if check_range: _check_class_range(fname, pred, targ, names[1])
-
-def _explain_class_targets(fname, pred, targ, names):
-    "The shape and dtype checks of `_check_class_targets` spelled out, each with its own message."
-    p, t = names
-    check_tensor(f"{fname}: {p}", pred, ndim=2); check_tensor(f"{fname}: {t}", targ)
-    if targ.ndim == 2 and targ.shape == pred.shape:
-        raise ValueError(f"{fname}: {t} of shape {tuple(targ.shape)} looks one-hot; pass one class index per row instead, e.g. {t}.argmax(1)")
-    if targ.ndim != 1 or len(targ) != len(pred):
-        raise ValueError(f"{fname}: {t} must be 1-D with one class index per row of {p}; got {p} of shape {tuple(pred.shape)} and {t} of shape {tuple(targ.shape)}")
-    if targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool:
-        raise TypeError(f"{fname}: {t} must hold integer class indices, got dtype {targ.dtype}")
-    if len(targ) == 0: raise ValueError(f"{fname}: {p} and {t} are an empty batch (shape {tuple(pred.shape)}): a mean over no samples is undefined")
-
-def _check_class_range(fname, pred, targ, t):
-    "Every class index in `targ` must lie in [0, c) for the c columns of `pred` (one `aminmax` pass where the dtype has it)."
-    lo, hi = (int(v) for v in (torch.aminmax(targ) if targ.dtype in _INDEX_DTYPES else (targ.min(), targ.max())))
-    if lo < 0 or hi >= pred.shape[1]:
-        raise ValueError(f"{fname}: {t} out of range: class indices must lie in [0, {pred.shape[1] - 1}] for {pred.shape[1]} classes, got min {lo} and max {hi}")
-
-def _check_sizes(fname, **sizes):
-    "Each layer size must be an int >= 1."
-    for k, v in sizes.items(): check_int(f"{fname}: {k}", v, min=1)
-
-def _check_params(params):
-    "`params` as a non-empty list of tensors; a single tensor is refused, since iterating it would give its rows."
-    if isinstance(params, torch.Tensor): raise TypeError(f"params must be an iterable of tensors such as model.parameters(), got a single tensor of shape {tuple(params.shape)}: wrap it in a list, [t]")
-    if not hasattr(params, '__iter__'): raise TypeError(f"params must be an iterable of tensors such as model.parameters(), got {type(params).__name__} {params!r}")
-    ps = list(params)
-    if not ps: raise ValueError("params is empty: the optimizer would have nothing to update (did the model register its layers?)")
-    for i, p in enumerate(ps): check_type(f"params[{i}]", p, torch.Tensor)
-    return ps
-
-def _check_seq(name, v):
-    "`v` as something with a length and indexing: a Python list or tuple becomes a tensor, so that batches can be fetched in one go."
-    if isinstance(v, (list, tuple)):
-        try: return torch.as_tensor(v)
-        except (TypeError, ValueError, RuntimeError) as e: raise ValueError(f"{name}: could not turn the {type(v).__name__} into a tensor ({e}); pass a tensor") from None
-    if not (hasattr(v, '__len__') and hasattr(v, '__getitem__')): raise TypeError(f"{name} must be a tensor or a sequence (with len and indexing), got {type(v).__name__} {v!r}")
-    return v
-
-def _check_len(name, ds):
-    "`len(ds)`, or a TypeError naming `name` when `ds` has no length."
-    if not hasattr(ds, '__len__'): raise TypeError(f"{name} must be a dataset with a length, got {type(ds).__name__} {ds!r}")
-    return len(ds)
-
-def _check_sampler(ds, sampler):
-    "`sampler` must yield batches of indices into `ds` (a `Sampler(ds, bs)`), not be a batch size."
-    _check_len('ds', ds)
-    if isinstance(sampler, int) or not hasattr(sampler, '__iter__'):
-        raise TypeError(f"sampler must yield batches of indices: pass a Sampler(ds, bs), not {type(sampler).__name__} {sampler!r}")
-    if isinstance(sampler, Sampler) and sampler.n != len(ds):
-        raise ValueError(f"sampler was built for a dataset of {sampler.n} samples but ds has {len(ds)}: build it with Sampler(ds, bs)")
-
-def _check_samples(batch):
-    "A non-empty list of `(x, y)` pairs."
-    if len(batch) == 0: raise ValueError("collate: batch is empty; there is nothing to stack")
-    for i, s in enumerate(batch):
-        if not (isinstance(s, (tuple, list)) and len(s) == 2): raise ValueError(f"collate: batch[{i}] must be an (x, y) pair, got {type(s).__name__} {s!r:.60}")
-
-def _check_same_shapes(name, ts):
-    "All tensors in `ts` (the samples' x or y) must have one shape, or they cannot be stacked into a batch."
-    shapes = sorted({tuple(t.shape) for t in ts})
-    if len(shapes) > 1: raise ValueError(f"collate: the samples' {name} have different shapes {shapes[:4]}: pad or crop them to one shape, or pass a collate_fn that does")
-
-def _check_fit_args(epochs, model, loss_func, opt):
-    "`epochs` as an int >= 0 (the rule `Runner.fit` uses), and callables where `fit` calls them."
-    check_callable('model', model); check_callable('loss_func', loss_func)
-    for m in ('step', 'zero_grad'): check_callable(f"opt.{m}", getattr(opt, m, None), 'opt must be an optimizer with step() and zero_grad()')
-    return check_int('epochs', epochs, min=0)
+from .checks import check_int, check_number, check_same_len
 
 # Cell
 def mlp(n_in=784, nh=50, n_out=10):
     "The lessons' two-layer network: `Linear(n_in, nh)`, `ReLU`, `Linear(nh, n_out)`."
-    _check_sizes('mlp', n_in=n_in, nh=nh, n_out=n_out)
     return nn.Sequential(nn.Linear(n_in, nh), nn.ReLU(), nn.Linear(nh, n_out))
 
 # Cell
 def _row_max(x):
-    "The maximum of each row (last dimension, kept), with infinite maxima replaced by 0: nothing to factor out there."
+    "The maximum of each row (last dimension, kept), with infinite maxima replaced by 0: nothing to factor out."
     a = x.max(-1, keepdim=True).values
     return a.masked_fill(a.isinf(), 0.)
 
 # Cell
 def logsumexp(x):
     "`log(sum(exp(x)))` over the last dimension, with the row maximum factored out so that nothing overflows."
-    _check_logits('logsumexp', x)
     a = _row_max(x)
     return (a + (x - a).exp().sum(-1, keepdim=True).log()).squeeze(-1)
 
 # Cell
 def log_softmax(x):
-    "Log of the softmax over the last dimension: shift each row so its maximum is 0, then subtract `logsumexp`."
-    _check_logits('log_softmax', x)
+    "Log of the softmax over the last dimension: shift each row's maximum to 0, then subtract `logsumexp`."
     z = x - _row_max(x)
     return z - logsumexp(z).unsqueeze(-1)
 
 # Cell
+def _check_class_indices(fname, pred, targ, names=('input', 'target')):
+    "Refuse targets that would silently index or compare wrong: not one integer per row of `pred`."
+    if targ.shape != pred.shape[:-1] or targ.is_floating_point():
+        raise ValueError(f"{fname}: {names[1]} must hold one integer class index per row of {names[0]} "
+                         f"{tuple(pred.shape)}, got {targ.dtype} of shape {tuple(targ.shape)}")
+
 def nll(input, target):
-    "Negative log likelihood: the mean over rows of `-input[i, target[i]]`, where `input` holds log-probabilities."
-    _check_class_targets('nll', input, target)
-    return -input[torch.arange(len(target)), target.long()].mean()   # long: int8/uint8 indices would be taken as masks or refused
+    "Negative log likelihood: the mean over rows of `-input[i, target[i]]`, `input` holding log-probabilities."
+    _check_class_indices('nll', input, target)
+    if len(target) and target.min() < 0: raise ValueError(f"nll: target holds {int(target.min())}; classes start at 0")
+    return -input[torch.arange(len(target)), target.long()].mean()   # long: int8/uint8 indices would be masks
 
 # Cell
 def cross_entropy(input, target):
     "Cross entropy of logits `input` against class indices `target`: `nll(log_softmax(input), target)`."
-    _check_logits('cross_entropy', input, 'input')
     return nll(log_softmax(input), target)
 
 # Cell
 def accuracy(out, yb):
     "Fraction of rows of `out` whose largest entry sits at the index given by `yb`."
-    _check_class_targets('accuracy', out, yb, names=('out', 'yb'), check_range=False)
+    _check_class_indices('accuracy', out, yb, ('out', 'yb'))   # an (n, 1) yb would broadcast to (n, n)
     return (out.argmax(-1) == yb).mean(dtype=torch.float32)
 
 # Cell
 class DummyModule():
     "A two-layer model that records its sub-modules as they are assigned, the way `nn.Module` does."
     def __init__(self, n_in=784, nh=50, n_out=10):
-        _check_sizes('DummyModule', n_in=n_in, nh=nh, n_out=n_out)
         self._modules = {}
         self.l1 = nn.Linear(n_in, nh)
         self.l2 = nn.Linear(nh, n_out)
@@ -164,24 +79,29 @@ class DummyModule():
 # Cell
 class Optimizer():
     "Plain stochastic gradient descent: `step` subtracts `lr` times the gradient from each parameter."
-    def __init__(self, params, lr=0.5): self.params, self.lr = _check_params(params), check_number('lr', lr, min=0)
+    def __init__(self, params, lr=0.5):
+        if isinstance(params, torch.Tensor): raise TypeError("params: pass model.parameters(), or [t] for one tensor")
+        self.param_groups = [dict(params=list(params), lr=check_number('lr', lr, min=0))]
+        if not self.param_groups[0]['params']: raise ValueError("params is empty: nothing to update")
 
     def step(self):
         "Move every parameter that has a gradient by `-lr * grad`."
         with torch.no_grad():
-            for p in self.params:
-                if p.grad is not None: p.add_(p.grad, alpha=-self.lr)
+            for pg in self.param_groups:
+                for p in pg['params']:
+                    if p.grad is not None: p.add_(p.grad, alpha=-pg['lr'])
 
     def zero_grad(self):
         "Forget the gradients, so that the next `backward` starts afresh."
-        for p in self.params: p.grad = None
+        for pg in self.param_groups:
+            for p in pg['params']: p.grad = None
 
 # Cell
 class Dataset():
-    "Inputs `x` paired with targets `y`; `ds[i]` is `(x[i], y[i])` for an int, a slice or a tensor of indices."
+    "Inputs `x` paired with targets `y`: `ds[i]` is `(x[i], y[i])` for an int, a slice or a tensor `i`."
     def __init__(self, x, y):
-        self.x, self.y = _check_seq('x', x), _check_seq('y', y)
-        check_same_len('x', self.x, 'y', self.y)
+        self.x, self.y = (torch.as_tensor(v) if isinstance(v, (list, tuple)) else v for v in (x, y))
+        check_same_len('x', self.x, 'y', self.y)   # else samples are dropped, or the last batch fails
 
     def __len__(self): return len(self.x)
     def __getitem__(self, i): return self.x[i], self.y[i]
@@ -189,10 +109,9 @@ class Dataset():
 
 # Cell
 class Sampler():
-    "Cuts the indices `0..len(ds)-1` (in order, or freshly shuffled each epoch) into 1-D tensors of at most `bs` indices."
+    "Cuts the indices `0..len(ds)-1` (in order, or shuffled afresh each epoch) into tensors of at most `bs`."
     def __init__(self, ds, bs, shuffle=False, generator=None):
-        self.n, self.bs = _check_len('ds', ds), check_int('bs', bs, min=1)
-        self.shuffle, self.generator = check_type('shuffle', shuffle, bool), check_type('generator', generator, (torch.Generator, type(None)))
+        self.n, self.bs, self.shuffle, self.generator = len(ds), check_int('bs', bs, min=1), shuffle, generator
 
     def __len__(self): return (self.n - 1) // self.bs + 1
 
@@ -202,28 +121,25 @@ class Sampler():
         yield from idxs.split(min(self.bs, self.n))
 
 # Cell
-def _stack(name, items):
-    ts = [torch.as_tensor(o) for o in items]
-    _check_same_shapes(name, ts)
-    return torch.stack(ts)
-
 def collate(batch):
     "Turn a list of `(x, y)` samples into one `(xb, yb)` batch by stacking."
-    _check_samples(batch)
     xs, ys = zip(*batch)
-    return _stack('x', xs), _stack('y', ys)
+    return torch.stack([torch.as_tensor(x) for x in xs]), torch.stack([torch.as_tensor(y) for y in ys])
 
 # Cell
 def _fetches_whole_batches(ds):
-    "True when `ds[idx]` with a tensor `idx` returns the batch itself: our `Dataset` or PyTorch's `TensorDataset`, `__getitem__` unchanged."
+    "Whether `ds[idx]`, `idx` a tensor, is the batch: our `Dataset`'s or `TensorDataset`'s own `__getitem__`."
     return type(ds).__getitem__ in (Dataset.__getitem__, torch.utils.data.TensorDataset.__getitem__)
 
 # Cell
 class DataLoader():
     "Iterate over `(xb, yb)` batches of `ds`, with the indices of each batch given by `sampler`."
     def __init__(self, ds, sampler, collate_fn=collate):
-        _check_sampler(ds, sampler)
-        self.ds, self.sampler, self.collate_fn = ds, sampler, check_callable('collate_fn', collate_fn)
+        if isinstance(sampler, int):   # PyTorch's habit, DataLoader(ds, bs)
+            raise TypeError(f"sampler must yield batches of indices: pass a Sampler(ds, bs), not int {sampler}")
+        if isinstance(sampler, Sampler) and sampler.n != len(ds):   # samples left out, or indices past the end
+            raise ValueError(f"sampler was built for a dataset of {sampler.n} samples but ds has {len(ds)}")
+        self.ds, self.sampler, self.collate_fn = ds, sampler, collate_fn
 
     @property
     def dataset(self):
@@ -242,22 +158,23 @@ class DataLoader():
 
 # Cell
 def _set_training(model, training):
-    "Put `model` in training or evaluation mode, if it has modes (an `nn.Module` has; our `DummyModule` has not)."
+    "Put `model` in training or evaluation mode, if it has modes (an `nn.Module` has, `DummyModule` not)."
     if hasattr(model, 'train'): model.train(training)
 
 class _Sums():
-    "Running sums over the batches of one pass: `loss * bs`, the number of correct predictions (`accuracy * bs`), and of samples."
+    "Running sums over the batches of one pass: `loss * bs`, correct predictions (`accuracy * bs`), samples."
     def __init__(self): self.loss, self.correct, self.count = 0., 0, 0
     def add(self, loss, pred, yb):
-        self.loss, self.correct = self.loss + loss.detach() * len(yb), self.correct + (pred.argmax(-1) == yb).sum()
+        self.loss = self.loss + loss.detach() * len(yb)
+        self.correct = self.correct + (pred.argmax(-1) == yb).sum()
         self.count += len(yb)
     def means(self, name):
         if self.count == 0: raise ValueError(f"fit: {name} yielded no samples")
         return float(self.loss) / self.count, float(self.correct) / self.count
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl, verbose=True):
-    "Train `model` for `epochs`; return (and print, if `verbose`) each epoch's training and validation loss and accuracy."
-    epochs, history = _check_fit_args(epochs, model, loss_func, opt), []
+    "Train `model` for `epochs`; return (and print, if `verbose`) each epoch's loss and accuracy."
+    epochs, history = check_int('epochs', epochs, min=0), []   # a negative number would train nothing
     for epoch in range(epochs):
         _set_training(model, True)
         train = _Sums()
@@ -276,12 +193,13 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl, verbose=True):
                 valid.add(loss_func(pred, yb), pred, yb)
         (tl, ta), (vl, va) = train.means('train_dl'), valid.means('valid_dl')
         history.append(dict(epoch=epoch, train_loss=tl, train_accuracy=ta, valid_loss=vl, valid_accuracy=va))
-        if verbose: print(f"epoch {epoch}: train loss {tl:.4f}, accuracy {ta:.4f} | valid loss {vl:.4f}, accuracy {va:.4f}")
+        if verbose:
+            print(f"epoch {epoch}: train loss {tl:.4f}, accuracy {ta:.4f} | valid loss {vl:.4f}, accuracy {va:.4f}")
     return history
 
 # Cell
 def get_dls(train_ds, valid_ds, bs, generator=None, **kwargs):
-    "Training loader (shuffled, batches of `bs`) and validation loader (in order, batches of `2*bs`); `kwargs` go to both `DataLoader`s."
+    "Training loader (shuffled, batches of `bs`) and validation loader (in order, `2*bs`), with `kwargs`."
     return (DataLoader(train_ds, Sampler(train_ds, bs, shuffle=True, generator=generator), **kwargs),
             DataLoader(valid_ds, Sampler(valid_ds, bs * 2), **kwargs))
 

@@ -1,5 +1,5 @@
 "Helpers shared by the tests of course_lib.data and course_lib.download: files on disk and an isolated data folder."
-import hashlib
+import hashlib, tracemalloc
 from pathlib import Path
 import pytest
 
@@ -17,3 +17,14 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv('COURSE_LIB_HOME', str(tmp_path/'home'))
     for v in ('COURSE_LIB_DATA', 'COURSE_LIB_DOWNLOAD'): monkeypatch.delenv(v, raising=False)
     return tmp_path
+
+def peak_memory(call, exc=ValueError):
+    "Run `call()`, which must raise `exc`; return (the error, the most memory it held above the start, in bytes)."
+    started = not tracemalloc.is_tracing()
+    if started: tracemalloc.start()
+    tracemalloc.reset_peak(); before = tracemalloc.get_traced_memory()[0]
+    try:
+        with pytest.raises(exc) as e: call()
+        return e.value, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if started: tracemalloc.stop()

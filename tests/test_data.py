@@ -15,7 +15,7 @@ from course_lib.data import (SafeUnpickler, UnsafePickleError, get_data, load_co
 from course_lib.download import DownloadError, cache_file, data_dir
 from local_http import Handler, serve
 from strategies import file_bytes
-from data_helpers import write, sha256, files_in, isolated   # noqa: F401 (isolated: an autouse fixture)
+from data_helpers import write, sha256, files_in, peak_memory, isolated   # noqa: F401 (isolated: an autouse fixture)
 
 
 # ---------------------------------------------------------------- helpers and fixtures
@@ -237,7 +237,7 @@ def _bad(splits_fn):
     (make_splits((8, 4, 4))[:2], 'three'),
     (_bad(lambda s: s[0].__setitem__(0, s[0][0][:, :783])), r'\(n, 784\)'),
     (_bad(lambda s: s[1].__setitem__(0, s[1][0].astype(np.float64))), 'float32'),
-    (_bad(lambda s: s[0].__setitem__(1, s[0][1][:-1])), 'y must have shape'),
+    (_bad(lambda s: s[0].__setitem__(1, s[0][1][:-1])), r'y integer \(n,\)'),
     (_bad(lambda s: s[0].__setitem__(1, s[0][1].astype(np.float32))), 'integer'),
     (_bad(lambda s: s[2].__setitem__(0, s[2][0] * 2 + 1)), r'\[0, 1\]'),
     (_bad(lambda s: s[2].__setitem__(1, s[2][1] + 10)), '0..9'),
@@ -398,11 +398,13 @@ def test_opcode_walk_agrees_with_genops_on_mutated_pickles(raw):
 def test_save_course_file_refuses_what_the_reader_refuses(tmp_path):
     (x, y), va, te = make_splits((4, 2, 2))
     with pytest.raises(TypeError, match='train y.*integer'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 0.5), va, te)
-    with pytest.raises(ValueError, match='requires grad'): save_course_file(tmp_path/'f.pkl.gz', (torch.tensor(x, requires_grad=True), y), va, te)
-    with pytest.raises(TypeError, match='valid must be an \\(x, y\\) pair'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va[0], te)
-    with pytest.raises(TypeError, match='test x.*float'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va, (te[0].astype(np.int64), te[1]))
+    with pytest.raises(TypeError, match='valid y.*integer'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va[0], te)   # two rows, not (x, y)
+    with pytest.raises(ValueError, match=r'test split: pixel values.*\[0, 1\]'):
+        save_course_file(tmp_path/'f.pkl.gz', (x, y), va, ((te[0] * 255).astype(np.int64), te[1]))
     with pytest.raises(ValueError, match='0..9'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 10), va, te)
     assert files_in(tmp_path) == []
+    p = save_course_file(tmp_path/'g.pkl.gz', (torch.tensor(x, requires_grad=True), y), va, te)   # its values
+    assert np.array_equal(load_course_file(p)[0][0].numpy(), x)
 
 def test_save_course_file_takes_tensors_and_is_atomic(tmp_path, monkeypatch):
     splits = make_splits((4, 2, 2))
@@ -439,7 +441,22 @@ def test_source_by_name(tmp_path):
     with pytest.raises(ValueError, match='COURSE_LIB_DATA'): get_data(source='path')
     with pytest.raises(FileNotFoundError, match='download=True'): get_data(source='cache')
     p = write(tmp_path/'m.pkl.gz', GOOD)
-    assert len(get_data(p, source='sample')[0]) == 4000
+    assert len(get_data(p, source='path')[0]) == 60
+    for source in ('sample', 'cache', 'download'):     # a path that the source would ignore is refused
+        with pytest.raises(ValueError, match="path=.*source='"): get_data(p, source=source)
+
+def test_tilde_in_paths_means_home(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path/'me')); monkeypatch.chdir(tmp_path)
+    save_course_file('~/m.pkl.gz', *make_splits((6, 2, 2)))
+    assert len(get_data('~/m.pkl.gz')[0]) == 6 and files_in(tmp_path/'me') == ['m.pkl.gz']
+    monkeypatch.setenv('COURSE_LIB_DATA', '~/m.pkl.gz')
+    assert len(get_data()[0]) == 6 and not (tmp_path/'~').exists()
+
+def test_a_gzip_bomb_is_not_read_past_the_largest_course_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, 'COURSE_FILE_MAX_BYTES', 1 << 20)
+    p = write(tmp_path/'bomb.pkl.gz', gzip.compress(bytes(8 << 20)))
+    err, peak = peak_memory(lambda: load_course_file(p))
+    assert 'bomb.pkl.gz' in str(err) and '1,048,576' in str(err) and peak < 4 << 20, (err, peak)
 
 # ---------------------------------------------------------------- get_data's download source (local server only)
 

@@ -113,9 +113,16 @@ def test_relu_grad_blocks_negative_inputs():
 
 
 def test_backward_before_forward_or_out_of_order_is_clear():
-    with pytest.raises(RuntimeError): Relu().backward()
+    with pytest.raises(AttributeError, match="'out'"): Relu().backward()
     x = torch.randn(3, 2)
-    with pytest.raises(RuntimeError, match='no gradient'): relu_grad(x, relu(x))
+    with pytest.raises(AttributeError, match="'g'"): relu_grad(x, relu(x))
+
+
+@pytest.mark.parametrize('g_shape', [(3, 1), (2,), (1, 2), (3, 2, 1)])
+def test_relu_grad_refuses_a_gradient_that_would_broadcast(g_shape):
+    "Broadcast, a gradient of the wrong shape would give a plausible-looking result; relu_grad refuses it."
+    x = torch.randn(3, 2); out = relu(x); out.g = torch.ones(g_shape)
+    with pytest.raises(ValueError, match=r'out\.g has shape'): relu_grad(x, out)
 
 
 def test_gradient_descent_step_lowers_loss():
@@ -152,42 +159,19 @@ def test_module_base_class_is_abstract():
 
 # --- shape errors ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('x_shape,w_shape,b_shape', [
-    ((5, 3), (4, 2), (2,)),      # x does not match w
-    ((5, 3), (3, 2), (3,)),      # b does not match w
-    ((3,), (3, 2), (2,)),        # x is 1-D
-    ((2, 5, 3), (3, 2), (2,)),   # x is 3-D
-    ((5, 3), (3,), (1,)),        # w is 1-D
-    ((5, 3), (3, 2), (1, 2)),    # b is 2-D
-])
-def test_lin_and_Lin_reject_bad_shapes_naming_them(x_shape, w_shape, b_shape):
+@pytest.mark.parametrize('x_shape,w_shape,b_shape', [((5, 3), (4, 2), (2,)), ((5, 3), (3, 2), (3,))])
+def test_lin_and_Lin_leave_shape_errors_to_torch(x_shape, w_shape, b_shape):
+    "x that does not match w, or b that does not match w's outputs: PyTorch refuses them, naming the sizes."
     x, w, b = torch.zeros(x_shape), torch.zeros(w_shape), torch.zeros(b_shape)
-    with pytest.raises(ValueError) as e: lin(x, w, b)
-    msg = str(e.value)
-    assert str(w_shape) in msg
-    assert str(x_shape) in msg or str(b_shape) in msg
-    with pytest.raises(ValueError) as e:
-        Lin(w, b)(x)
-    assert str(w_shape) in str(e.value)
-
-
-def test_lin_names_both_shapes_on_mismatch():
-    with pytest.raises(ValueError) as e: lin(torch.zeros(5, 3), torch.zeros(4, 2), torch.zeros(2))
-    assert '(5, 3)' in str(e.value) and '(4, 2)' in str(e.value)
-    with pytest.raises(ValueError) as e: Lin(torch.zeros(3, 2), torch.zeros(2))(torch.zeros(5, 4))
-    assert '(5, 4)' in str(e.value) and '(3, 2)' in str(e.value)
-
-
-def test_lin_rejects_non_tensors():
-    with pytest.raises(TypeError, match='lin: x'): lin([[1., 2.]], torch.zeros(2, 1), torch.zeros(1))
-    with pytest.raises(TypeError, match='lin: w'): lin(torch.zeros(1, 2), [[1.], [2.]], torch.zeros(1))
+    for f in (lambda: lin(x, w, b), lambda: Lin(w, b)(x)):
+        with pytest.raises(RuntimeError, match=str(w_shape[1]) if b_shape[0] != w_shape[1] else 'shapes'): f()
 
 
 def test_mse_refuses_broadcasting_shapes():
     with pytest.raises(ValueError, match=r'\(4, 4\)'): mse(torch.zeros(4, 4), torch.zeros(4))
     with pytest.raises(ValueError): mse(torch.zeros(4), torch.zeros(5))
     check_near(mse(torch.ones(4, 1), torch.zeros(4)), torch.tensor(1.))
-    with pytest.raises(ValueError, match='empty'): mse(torch.zeros(0, 1), torch.zeros(0))
+    assert torch.isnan(mse(torch.zeros(0, 1), torch.zeros(0)))   # a mean over no samples, as in F.mse_loss
 
 
 @settings(max_examples=20, deadline=None)
@@ -248,7 +232,8 @@ def test_sample_relu_moments_is_reproducible_and_chunks_consistently():
                                               (dict(n_in=3, std=-1.), ValueError, 'std'), (dict(n_in=3, std=math.inf), ValueError, 'std')])
 def test_relu_moments_validate(kwargs, exc, name):
     with pytest.raises(exc, match=name): relu_moments(**kwargs)
-    with pytest.raises(exc, match=name): sample_relu_moments(**kwargs, n_samples=10)
+    if name == 'n_in':
+        with pytest.raises(exc, match=name): sample_relu_moments(**kwargs, n_samples=10)
 
 
 def test_sample_relu_moments_validates_n_samples_and_bounds_memory():
@@ -290,15 +275,3 @@ def test_kaiming_normal_explicit_fan_in_and_generator():
     w = kaiming_normal((100, 200), fan_in=200, generator=torch.Generator().manual_seed(0))
     assert w.std().item() == pytest.approx(math.sqrt(2 / 200), rel=0.05)
     check_near(w, kaiming_normal([100, 200], fan_in=200, generator=torch.Generator().manual_seed(0)))
-
-
-@pytest.mark.parametrize('args,kwargs,exc,name', [
-    (((),), {}, ValueError, 'shape'), (((0, 5),), {}, ValueError, 'shape[0]'), (((3, -1),), {}, ValueError, 'shape[1]'),
-    (((3.0, 5),), {}, TypeError, 'shape[0]'), ((5,), {}, TypeError, 'shape'), (((True, 5),), {}, TypeError, 'shape[0]'),
-    (((3, 5),), dict(fan_in=0), ValueError, 'fan_in'), (((3, 5),), dict(fan_in=2.5), TypeError, 'fan_in'),
-    (((3, 5),), dict(a=math.nan), ValueError, 'a must'), (((3, 5),), dict(a='1'), TypeError, 'a must'),
-    (((3, 5),), dict(a=math.inf), ValueError, 'a must'),
-])
-def test_kaiming_normal_validates(args, kwargs, exc, name):
-    with pytest.raises(exc) as e: kaiming_normal(*args, **kwargs)
-    assert name in str(e.value)
