@@ -139,9 +139,9 @@ def _phases_ok(pcts, scheds):
 
 # Cell
 def combine_scheds(pcts, scheds):
-    "One schedule in phases: phase `i` takes fraction `pcts[i]` of [0, 1] and runs `scheds[i]` over its [0, 1]."
+    "One schedule in phases: phase `i` takes `pcts[i]` of [0, 1], running `scheds[i]` over its [0, 1]."
     pcts, scheds = [float(p) for p in pcts], list(scheds)
-    if not _phases_ok(pcts, scheds): raise ValueError(f"pcts {pcts} must be >= 0, sum to 1, one per schedule (function)")
+    if not _phases_ok(pcts, scheds): raise ValueError(f"pcts {pcts}: >= 0, sum to 1, one per schedule (function)")
     bounds = [0.] + [min(b, 1.) for b in itertools.accumulate(pcts)]
     bounds[-1] = 1.   # [0.1]*10 sums to 0.9999999999999999: the last phase must still end at 1
     def _inner(pos):

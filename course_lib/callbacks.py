@@ -145,14 +145,14 @@ class Runner():
     def data(self): return self.learn.data
 
     def add_cbs(self, cbs):
-        "Attach `cbs`, all or none; each becomes an attribute under its `name` (the last one wins a shared name)."
+        "Attach `cbs`, all or none; each becomes the attribute `cb.name` (the last wins a shared name)."
         new = []
         for cb in listify(cbs):
             if not isinstance(cb, Callback): raise TypeError(f"cbs: {cb!r} is not a Callback instance")
-            if _runs_twice(self.cbs + new, cb): raise ValueError(f"cbs: {cb!r} would run twice on this runner")
-            if _hides_runner_attr(cb): raise ValueError(f"cbs: {cb!r} is named {cb.name!r}, like the runner's own")
+            if _runs_twice(self.cbs + new, cb): raise ValueError(f"cbs: {cb!r} would run twice")
+            if _hides_runner_attr(cb): raise ValueError(f"cbs: {cb!r}'s name {cb.name!r} is the runner's")
             new.append(cb)
-        self._sort(self.cbs + new)             # an `_order` that cannot be sorted fails here, before anything changed
+        self._sort(self.cbs + new)             # a bad `_order` fails here, before anything changed
         for cb in new:
             cb.set_runner(self)
             setattr(self, cb.name, cb)

@@ -40,7 +40,7 @@ def mean_abs_dev(x, dim=None):
 def _paired(x, y, names=('x', 'y')):
     "`x` and `y` as flat float tensors, if they have the same shape (else the pairs would be wrong)."
     (x, y), (a, b) = (_as_float(x), _as_float(y)), names
-    if x.shape != y.shape: raise ValueError(f"{a} and {b} differ in shape: {tuple(x.shape)}, {tuple(y.shape)}")
+    if x.shape != y.shape: raise ValueError(f"{a} and {b} shapes: {tuple(x.shape)}, {tuple(y.shape)}")
     return x.reshape(-1), y.reshape(-1)
 
 # Cell
@@ -72,5 +72,5 @@ _bce_terms = bce_terms   # the old private name, until every module imports `bce
 def binary_cross_entropy(logits, targets):
     "Mean binary cross-entropy of per-class sigmoids: raw `logits`, `targets` in [0, 1] of the same shape."
     x, t = _paired(logits, targets, ('logits', 'targets'))
-    if not ((t >= 0) & (t <= 1)).all(): raise ValueError(f"targets must be in [0, 1], got {t.min()}..{t.max()}")
+    if not ((t >= 0) & (t <= 1)).all(): raise ValueError(f"targets outside [0, 1]: {t.min()}..{t.max()}")
     return bce_terms(x, t).mean()
