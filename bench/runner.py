@@ -1,33 +1,33 @@
-"""What the callback `Runner` costs: one epoch of training plus validation, with loss and accuracy averaged, side by side.
+"""What the callback `Runner` costs, measured fairly: each ratio compares two loops that do the same work.
 
-Contenders (all on the same 50,000 x 784 float32 training and 10,000 validation tensors from `train_loop.make_data`,
-the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same seed every run, `F.cross_entropy`,
-`torch.optim.SGD`, training batches of bs and validation batches of 2*bs):
+One epoch (training plus validation) on the same 50,000 x 784 float32 training and 10,000 validation tensors from
+`train_loop.make_data`, the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same seed every run,
+`F.cross_entropy`, `torch.optim.SGD`, training batches of bs and validation batches of 2*bs. Every loop fetches its
+batches the way course_lib's `DataLoader` does: one `x[idx], y[idx]` per batch, `idx` a slice of a shuffled
+permutation (training) or of `arange` (validation).
 
-* `hand loop` -- `train_loop.hand_loop_epoch`: slices a shuffled permutation; validation loss and accuracy (the floor).
-* `hand loop + train stats` -- the same, also averaging the training loss and accuracy per batch with `.item()`.
-* `hand loop + tensor stats` -- the floor plus exactly the work `AvgStatsCallback` adds, written inline: per training
-  batch, `accuracy` and the loss times the batch size added to a float64 tensor, read once at the end. The gap between
-  it and `Runner + AvgStatsCallback` is the Runner's own cost.
-* `Runner + AvgStatsCallback` -- `course_lib.callbacks.Runner(cb_funcs=[partial(AvgStatsCallback, accuracy)])` over
-  course_lib's `DataLoader`s (`get_dls`), its per-epoch line sent to a `run.logger` that drops it.
-* `Runner, no stats` -- the Runner with only its built-in `TrainEvalCallback` (no metrics at all).
-* `Runner + ProgressCallback (rows)` / `(bars)` -- `Runner + AvgStatsCallback` plus `course_lib.cnn.ProgressCallback`,
-  with plain table rows only (`bars=False`, what a log or CI gets) and with fastprogress's console bars forced on
-  (`bars=True`, their output sent to a `StringIO`); their cost relative to `Runner + AvgStatsCallback` is printed below
-  each table as a per-repeat median ratio.
-* optional peers, when importable: `ignite` (pytorch-ignite's `create_supervised_trainer`/`_evaluator` with
-  `Loss` and `Accuracy` metrics on both passes) and `lightning` (PyTorch Lightning's `Trainer` with logger, progress
-  bar, checkpointing and model summary off, `num_sanity_val_steps=0` so that it validates once like the others,
-  loss and accuracy through `self.log(..., on_epoch=True)`). Both are fed course_lib's `Dataset` and `Sampler`
-  (Lightning through a PyTorch `DataLoader(ds, batch_size=None, sampler=...)`, since it inspects `batch_sampler`), so
-  every batch is one indexing operation everywhere. A peer that is not installed is skipped with a message.
+* `hand loop` -- training steps, then the validation forward pass and loss, nothing read: the floor.
+* `hand loop + AvgStats statistics` -- the same, plus exactly what `AvgStatsCallback` computes, inline: for every
+  batch of both passes, the loss and `accuracy` stacked and added, times the batch size, to float64 sums; each pass's
+  sums read once.
+* `Runner` -- `course_lib.callbacks.Runner()` (only its `TrainEvalCallback`) over `get_dls` loaders.
+* `Runner + AvgStatsCallback` -- the same with `AvgStatsCallback(accuracy)`, its epoch line sent to a logger that drops it.
+* `Runner + AvgStatsCallback + ProgressCallback` -- plus `course_lib.cnn.ProgressCallback(bars=False)` (table rows,
+  what a log or CI gets); `--bars` adds a row with fastprogress's console bars forced on, written to a `StringIO`.
+* optional peers, when importable: `ignite` and `lightning` (fed course_lib's `Dataset` and `Sampler`); skipped with a
+  message when not installed.
 
-Method: one thread, interleaved repeats (forward then reverse order), median of per-repeat ratios to the hand loop,
-process CPU time by default (`train_loop.compare`); `hand loop (A/A)` is the hand loop again under a second name,
-its ratio is the noise floor.
+The three fair ratios (per-repeat medians, with quartiles), printed under each table beside the A/A control (the hand
+loop run twice under two names, whose ratio is the noise floor):
 
-    python bench/runner.py            # 15 repeats at bs 64 and 512
+    Runner + AvgStatsCallback / hand loop + AvgStats statistics      bar <= 1.05
+    Runner / hand loop                                               bar <= 1.03
+    Runner + AvgStatsCallback + ProgressCallback / Runner + AvgStatsCallback   bar <= 1.05
+
+Method: one thread, candidates interleaved within each repeat (forward then reverse order), process CPU time by
+default (`train_loop.compare`).
+
+    python bench/runner.py            # 21 repeats at bs 64 and 512
     python bench/runner.py --quick    # 3 repeats: a smoke run, not a measurement
     python bench/runner.py --ops      # instead: what each per-batch operation of AvgStats costs, in us per batch
 """
@@ -40,47 +40,31 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_loop import CLOCKS, compare, hand_loop_epoch, make_data, make_model_and_opt, validate   # noqa: E402
+from train_loop import CLOCKS, compare, make_data, make_model_and_opt, validate   # noqa: E402
 
 from course_lib.callbacks import AvgStats, AvgStatsCallback, DataBunch, Learner, Runner   # noqa: E402
 from course_lib.minibatch import Dataset, accuracy, get_dls                                # noqa: E402
 from course_lib.cnn import ProgressCallback                                                # noqa: E402
 
 
-def hand_loop_with_train_stats(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
-    "`hand_loop_epoch` plus what `AvgStatsCallback` adds: training loss and accuracy averaged, weighted by batch size."
-    n, tot_loss, tot_acc = len(x), 0., 0.
-    perm = torch.randperm(n, generator=generator)
+def hand_loop(model, opt, loss_func, x, y, xv, yv, bs, generator=None, stats=False):
+    "One epoch as course_lib's loaders feed it; with `stats`, also what `AvgStatsCallback` computes, inline."
+    def one_pass(xs, ys, idxs, train):
+        sums = torch.zeros(2, dtype=torch.float64)
+        for idx in idxs:
+            xb, yb = xs[idx], ys[idx]
+            pred = model(xb)
+            loss = loss_func(pred, yb)
+            if stats: sums.add_(torch.stack([loss.detach(), accuracy(pred.detach(), yb)]), alpha=len(yb))
+            if train:
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+        return (sums / len(xs)).tolist() if stats else None
     model.train()
-    for i in range(0, n, bs):
-        idx = perm[i:i + bs]
-        xb, yb = x[idx], y[idx]
-        pred = model(xb)
-        loss = loss_func(pred, yb)
-        tot_loss += loss.item() * len(yb)
-        tot_acc += float(accuracy(pred.detach(), yb)) * len(yb)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    return validate(model, loss_func, xv, yv, 2 * bs)
-
-
-def hand_loop_with_tensor_stats(model, opt, loss_func, x, y, xv, yv, bs, generator=None):
-    "`hand_loop_epoch` plus what `AvgStatsCallback` does, inline: `metric(pred, yb) * bs` summed into a float64 tensor per batch, no host sync."
-    n, sums = len(x), torch.zeros(2, dtype=torch.float64)
-    perm = torch.randperm(n, generator=generator)
-    model.train()
-    for i in range(0, n, bs):
-        idx = perm[i:i + bs]
-        xb, yb = x[idx], y[idx]
-        pred = model(xb)
-        loss = loss_func(pred, yb)
-        sums.add_(torch.stack([loss.detach(), accuracy(pred.detach(), yb)]), alpha=len(yb))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    (sums / n).tolist()
-    return validate(model, loss_func, xv, yv, 2 * bs)
+    one_pass(x, y, torch.randperm(len(x), generator=generator).split(bs), True)
+    model.eval()
+    with torch.no_grad(): return one_pass(xv, yv, torch.arange(len(xv)).split(2 * bs), False)
 
 
 def stat_op_candidates(data, bs, lr=0.1, seed=0):
@@ -179,31 +163,24 @@ def peers():
     return found, msgs
 
 
-def candidates_for(data, bs, lr=0.1, seed=0, use_peers=()):
-    "The contenders for batch size `bs`, each a zero-argument callable running one epoch from a fresh model; returns valid (loss, acc)."
+def candidates_for(data, bs, lr=0.1, seed=0, use_peers=(), bars=False):
+    "The contenders for batch size `bs`, each a zero-argument callable running one epoch from a fresh model."
     x, y, xv, yv = data
     train_ds, valid_ds = Dataset(x, y), Dataset(xv, yv)
     gen = lambda: torch.Generator().manual_seed(seed)
 
-    def hand():
+    def hand(stats=False):
         model, opt = make_model_and_opt(lr, seed)
-        return hand_loop_epoch(model, opt, F.cross_entropy, x, y, xv, yv, bs, gen())
+        r = hand_loop(model, opt, F.cross_entropy, x, y, xv, yv, bs, gen(), stats)
+        return tuple(r) if stats else None
 
-    def hand_stats():
-        model, opt = make_model_and_opt(lr, seed)
-        return hand_loop_with_train_stats(model, opt, F.cross_entropy, x, y, xv, yv, bs, gen())
-
-    def hand_tensor_stats():
-        model, opt = make_model_and_opt(lr, seed)
-        return hand_loop_with_tensor_stats(model, opt, F.cross_entropy, x, y, xv, yv, bs, gen())
-
-    def runner(stats=True):
+    def runner(cb_funcs=()):
         model, opt = make_model_and_opt(lr, seed)
         data = DataBunch(*get_dls(train_ds, valid_ds, bs, generator=gen()), c=10)
-        run = Runner(cb_funcs=[partial(AvgStatsCallback, accuracy)] if stats else None)
+        run = Runner(cb_funcs=list(cb_funcs))
         run.logger = lambda line: None                       # the bench's output stays a table
-        run.fit(1, Learner(model, opt, F.cross_entropy, data))
-        return tuple(run.avg_stats.valid_stats.avg_stats) if stats else None
+        with contextlib.redirect_stdout(io.StringIO()): run.fit(1, Learner(model, opt, F.cross_entropy, data))
+        return tuple(run.avg_stats.valid_stats.avg_stats) if hasattr(run, 'avg_stats') else None
 
     def peer(fn):
         def f():
@@ -211,45 +188,44 @@ def candidates_for(data, bs, lr=0.1, seed=0, use_peers=()):
             return fn(model, opt, *get_dls(train_ds, valid_ds, bs, generator=gen()))
         return f
 
-    cands = {'hand loop': hand, 'hand loop + train stats': hand_stats, 'hand loop + tensor stats': hand_tensor_stats,
-             'Runner + AvgStatsCallback': runner,
-             'Runner, no stats': partial(runner, stats=False)}
+    stats = partial(AvgStatsCallback, accuracy)
+    cands = {'hand loop': hand, 'hand loop + AvgStats statistics': partial(hand, True), 'Runner': runner,
+             'Runner + AvgStatsCallback': partial(runner, [stats]),
+             'Runner + AvgStatsCallback + ProgressCallback': partial(runner, [stats, partial(ProgressCallback, bars=False)])}
+    if bars: cands['... + ProgressCallback (bars)'] = partial(runner, [stats, partial(ProgressCallback, bars=True)])
     if 'ignite' in use_peers: cands['ignite'] = peer(ignite_epoch)
     if 'lightning' in use_peers: cands['lightning'] = peer(lightning_epoch)
-
-    def runner_progress(bars):
-        model, opt = make_model_and_opt(lr, seed)
-        data = DataBunch(*get_dls(train_ds, valid_ds, bs, generator=gen()), c=10)
-        run = Runner(cb_funcs=[partial(AvgStatsCallback, accuracy), partial(ProgressCallback, bars=bars)])
-        run.logger = lambda line: None
-        with contextlib.redirect_stdout(io.StringIO()): run.fit(1, Learner(model, opt, F.cross_entropy, data))
-        return tuple(run.avg_stats.valid_stats.avg_stats)
-
-    cands['Runner + ProgressCallback (rows)'] = partial(runner_progress, False)
-    cands['Runner + ProgressCallback (bars)'] = partial(runner_progress, True)
     return cands
 
 
-def progress_ratios(res, base='Runner + AvgStatsCallback'):
-    "Per-repeat median ratios of the ProgressCallback rows to `base`, and of the A/A row to the hand loop."
-    med = lambda a, b: statistics.median(ta / tb for ta, tb in zip(res[a]['times'], res[b]['times']))
-    rows = [k for k in res if k.startswith('Runner + ProgressCallback')]
-    aa = next(k for k in res if k.endswith('(A/A)'))
-    return ', '.join(f'{k} / {base}: {med(k, base):.3f}x' for k in rows) + f'; A/A: {med(aa, aa[:-6]):.3f}x'
+FAIR = [('Runner + AvgStatsCallback', 'hand loop + AvgStats statistics', 1.05), ('Runner', 'hand loop', 1.03),
+        ('Runner + AvgStatsCallback + ProgressCallback', 'Runner + AvgStatsCallback', 1.05),
+        ('hand loop (A/A)', 'hand loop', None)]
 
+
+def fair_ratios(res):
+    "The per-repeat median ratio (and quartiles) of each pair in FAIR, as printable lines."
+    lines = []
+    for a, b, bar in FAIR:
+        r = sorted(ta / tb for ta, tb in zip(res[a]['times'], res[b]['times']))
+        q = statistics.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
+        verdict = '' if bar is None else f"  (bar <= {bar:.2f}: {'met' if statistics.median(r) <= bar else 'NOT met'})"
+        lines.append(f"  {a} / {b}: {statistics.median(r):.3f}x [quartiles {q[0]:.3f}-{q[2]:.3f}]{verdict}")
+    return '\n'.join(lines)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--quick', action='store_true', help='3 repeats: a smoke run, not a measurement')
-    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 15, or 3 with --quick)')
+    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 21, or 3 with --quick)')
+    p.add_argument('--bars', action='store_true', help='also time ProgressCallback with console bars')
     p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
     p.add_argument('--lr', type=float, default=0.1)
     p.add_argument('--no-peers', action='store_true', help='leave out ignite and lightning even if installed')
     p.add_argument('--ops', action='store_true', help='instead: the cost of each per-batch operation of AvgStats, in microseconds per training batch')
     p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
     a = p.parse_args()
-    repeats = a.repeats or (3 if a.quick else 15)
+    repeats = a.repeats or (3 if a.quick else 21)
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     warnings.filterwarnings('ignore')
@@ -272,14 +248,15 @@ def main():
             for k, v in us.items(): print(f'  {k}: {v:+.1f}')
         return
     for bs in a.bs:
-        cands = candidates_for(data, bs, a.lr, use_peers=found)
+        cands = candidates_for(data, bs, a.lr, use_peers=found, bars=a.bars)
         for name, fn in cands.items():
             r = fn()
             if name in found: torch.set_num_threads(1)          # in case a peer changed it
-            print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = {tuple(round(float(v), 4) for v in r) if r else "-"}')
-        res = compare(cands, repeats=repeats, warmup=0, clock=a.clock,
+            print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = '
+                  f'{tuple(round(float(v), 4) for v in r) if r else "-"}')
+        res = compare(cands, repeats=repeats, warmup=1, clock=a.clock,
                       title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples), ratios to the hand loop')
-        print(f'\nProgressCallback cost: {progress_ratios(res)}')
+        print(f'\nfair ratios at bs {bs} ({repeats} interleaved repeats, {a.clock} clock):\n{fair_ratios(res)}')
 
 
 if __name__ == '__main__':

@@ -12,100 +12,67 @@ from fastcore.basics import listify
 
 # Cell
 from .callbacks import Callback, Learner, get_model
-from .checks import check_callable, check_int, check_number, check_same_len, check_type
 
 # Cell
-def _model_and_opt(made):
-    "What a model function returned, if it is a `(model, opt)` pair, or a clear error."
-    if not (isinstance(made, (tuple, list)) and len(made) == 2):
-        raise TypeError(f"model_func must return (model, opt), got {type(made).__name__}")
-    return made
-
 def create_learner(model_func, loss_func, data):
     "A `Learner` for `data`, with the model and optimizer that `model_func(data)` returns."
-    return Learner(*_model_and_opt(check_callable('model_func', model_func)(data)), check_callable('loss_func', loss_func), data)
+    return Learner(*model_func(data), loss_func, data)
 
 # Cell
 def get_model_func(lr=0.5):
     "A model function for `create_learner`: `course_lib.callbacks.get_model` with learning rate `lr`."
-    return partial(get_model, lr=check_number('lr', lr, min=0))
+    return partial(get_model, lr=lr)
 
 # Cell
 def _floats(ts): return torch.stack(ts).tolist() if ts else []
 
 def _figure(*xy, **props):
-    "A small figure of `plt.plot(*xy)` with axes properties `props`, closed so that it is shown once (where it is returned)."
+    "A small figure of `plt.plot(*xy)` with axes properties `props`, closed so that it shows once."
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.plot(*xy)
     ax.set(**props)
     plt.close(fig)
     return fig
 
-# validators for Recorder's plots
-def _recorded(rec):
-    "How many training batches `rec` recorded, or a clear error if none."
-    n = len(rec.__dict__.get('losses', ()))
-    if not n: raise ValueError("Recorder has recorded nothing yet: train with `fit` first")
-    return n
-
-def _n_kept(rec, skip_last):
-    "How many recorded batches are left when the last `skip_last` are left out (at least one), or a clear error."
-    n = _recorded(rec)
-    return n - check_int('skip_last', skip_last, min=0, max=n - 1)
-
-def _check_pgid(rec, pgid):
-    _recorded(rec)
-    return check_int('pgid', pgid, min=-len(rec.lrs), max=len(rec.lrs) - 1)
+def _param_groups(opt):
+    "`opt.param_groups`; an optimizer without them (03's `Optimizer`) is one group, its own attributes."
+    return opt.param_groups if hasattr(opt, 'param_groups') else [vars(opt)]
 
 # Cell
 class Recorder(Callback):
-    "Records at every training batch the learning rate of each parameter group (`lrs`) and the loss (`losses`, detached tensors); `plot_lr`, `plot_loss` and `plot` draw them."
-    def begin_fit(self): self.lrs, self.losses = [[] for _ in self.run.opt.param_groups], []
+    "Records each parameter group's learning rate (`lrs`) and the loss (`losses`) at every training batch."
+    def begin_fit(self): self.lrs, self.losses = [[] for _ in _param_groups(self.run.opt)], []
 
     def after_batch(self):
         run = self.run
         if not run.in_train or run.loss is None: return
-        for pg, lrs in zip(run.opt.param_groups, self.lrs): lrs.append(pg['lr'])
+        for pg, lrs in zip(_param_groups(run.opt), self.lrs): lrs.append(pg['lr'])
         self.losses.append(run.loss.detach())
 
     def plot_lr(self, pgid=-1):
         "Figure of the learning rate of parameter group `pgid` at every training batch."
-        return _figure(self.lrs[_check_pgid(self, pgid)], xlabel='training batch', ylabel='learning rate')
+        return _figure(self.lrs[pgid], xlabel='training batch', ylabel='learning rate')
 
     def plot_loss(self, skip_last=0):
-        "Figure of the training loss at every batch, leaving out the last `skip_last` batches."
-        n = _n_kept(self, skip_last)
-        return _figure(_floats(self.losses[:n]), xlabel='training batch', ylabel='loss')
+        "Figure of the training loss at every batch, leaving out the last `skip_last`."
+        losses = _floats(self.losses[:len(self.losses) - skip_last])
+        return _figure(losses, xlabel='training batch', ylabel='loss')
 
     def plot(self, skip_last=0, pgid=-1):
-        "Figure of the loss against the learning rate of group `pgid` on a log-scale axis, leaving out the last `skip_last` batches."
-        n = _n_kept(self, skip_last)
-        lrs = self.lrs[_check_pgid(self, pgid)][:n]
-        return _figure(lrs, _floats(self.losses[:n]), xlabel='learning rate', ylabel='loss', xscale='log')
+        "Figure of the loss against group `pgid`'s learning rate (log axis), without the last `skip_last`."
+        n = len(self.losses) - skip_last
+        return _figure(self.lrs[pgid][:n], _floats(self.losses[:n]), xlabel='learning rate', ylabel='loss',
+                       xscale='log')
 
 # Cell
-# validators for the schedules
-def _check_pos(pos):
-    "`pos` as a float in [0, 1], or a clear error."
-    p = check_number('pos', pos, finite=False)
-    if not 0. <= p <= 1.: raise ValueError(f"pos must be in [0, 1], got {p}")
-    return p
-
-def _check_exp_ends(start, end):
-    if start <= 0 or end <= 0: raise ValueError(f"sched_exp needs positive start and end, got start={start}, end={end}")
-
 _BUILD = object()   # `pos` not given: build the schedule
 
 # Cell
 def annealer(f):
-    "Decorator: turn `f(start, end, pos)` into `f(start, end)`, which returns a picklable `partial` taking `pos` in [0, 1]."
-    check_callable('f', f)
+    "Decorator: `f(start, end, pos)` becomes `f(start, end)`, a picklable `partial` that takes `pos`."
     @wraps(f)
     def _annealed(start, end, pos=_BUILD):
-        start, end = check_number('start', start), check_number('end', end)
-        if pos is not _BUILD: return f(start, end, _check_pos(pos))
-        f(start, end, 0.)   # fail now on a bad start or end, not during training
-        return partial(_annealed, start, end)
+        return partial(_annealed, start, end) if pos is _BUILD else f(start, end, float(pos))
     return _annealed
 
 # Cell
@@ -131,38 +98,33 @@ def sched_no(start, end, pos):
     return start
 
 @annealer
-def sched_exp(start, end, pos):
-    "Exponential from `start` to `end` (both must be positive): linear on a log scale."
-    _check_exp_ends(start, end)
+def _sched_exp(start, end, pos):
+    "`start ** (1-pos) * end ** pos`, clamped to [min, max] against rounding."
     return min(max(start ** (1 - pos) * end ** pos, min(start, end)), max(start, end))
 
-# Cell
-# validators for ParamScheduler
-def _check_funcs(sched_funcs):
-    "`sched_funcs` as a non-empty list of callables, or a clear error."
-    funcs = listify(sched_funcs)
-    if not funcs: raise ValueError("sched_funcs: ParamScheduler needs at least one schedule function")
-    return [check_callable(f'sched_funcs[{i}]', f) for i, f in enumerate(funcs)]
+def sched_exp(start, end):
+    "Exponential from `start` to `end`, both positive: linear on a log scale."
+    if start <= 0 or end <= 0: raise ValueError(f"sched_exp needs positive start and end, got {start}, {end}")
+    return _sched_exp(start, end)
 
-def _check_groups(pname, funcs, pgs):
-    "Raise a clear error unless there is one schedule, or one per parameter group, and every group has `pname`."
-    if len(funcs) not in (1, len(pgs)):
-        raise ValueError(f"sched_funcs: {len(funcs)} schedule functions for {len(pgs)} parameter groups: give one, or one per group")
-    missing = [i for i, pg in enumerate(pgs) if pname not in pg]
-    if missing: raise ValueError(f"pname: parameter group(s) {missing} have no hyper-parameter {pname!r}; they have {sorted(k for k in pgs[0] if k != 'params')}")
+# Cell
+def _is_number(v): return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 # Cell
 class ParamScheduler(Callback):
-    "Before each training batch, sets hyper-parameter `pname` of each parameter group from `sched_funcs` (one for all groups, or one per group) at pos = n_epochs/epochs."
+    "Before each training batch, sets hyper-parameter `pname` of each parameter group from its schedule."
     _order = 1
-    def __init__(self, pname, sched_funcs): self.pname, self.sched_funcs = check_type('pname', pname, str), _check_funcs(sched_funcs)
+    def __init__(self, pname, sched_funcs): self.pname, self.sched_funcs = pname, listify(sched_funcs)
 
-    def begin_fit(self): _check_groups(self.pname, self.sched_funcs, self.run.opt.param_groups)
+    def begin_fit(self):
+        pgs, n = _param_groups(self.run.opt), len(self.sched_funcs)
+        if n not in (1, len(pgs)): raise ValueError(f"sched_funcs: {n} schedules for {len(pgs)} param groups")
+        bad = [i for i, pg in enumerate(pgs) if not _is_number(pg.get(self.pname))]
+        if bad: raise ValueError(f"pname: {self.pname!r} is not a number in parameter group(s) {bad}")
 
     def set_param(self):
         "Set `pname` in each parameter group to its schedule's value at the current position."
-        pos = self.run.n_epochs / self.run.epochs
-        pgs = self.run.opt.param_groups
+        pos, pgs = self.run.n_epochs / self.run.epochs, _param_groups(self.run.opt)
         funcs = self.sched_funcs * len(pgs) if len(self.sched_funcs) == 1 else self.sched_funcs
         for pg, f in zip(pgs, funcs): pg[self.pname] = f(pos)
 
@@ -170,36 +132,26 @@ class ParamScheduler(Callback):
         if self.run.in_train: self.set_param()
 
 # Cell
-# validators for combine_scheds
-def _as_list(name, v):
-    try: return list(v)
-    except TypeError: raise TypeError(f"{name} must be a list, got {type(v).__name__} {v!r}") from None
-
-def _check_phases(pcts, scheds):
-    "`pcts` as floats (non-negative, summing to 1) and `scheds` as callables, one per phase, or a clear error."
-    pcts, scheds = _as_list('pcts', pcts), _as_list('scheds', scheds)
-    if not check_same_len('pcts', pcts, 'scheds', scheds): raise ValueError("pcts and scheds are empty: combine_scheds needs at least one phase")
-    pcts = [check_number(f'pcts[{i}]', p, min=0) for i, p in enumerate(pcts)]
-    scheds = [check_callable(f'scheds[{i}]', s) for i, s in enumerate(scheds)]
-    if not math.isclose(math.fsum(pcts), 1., abs_tol=1e-6): raise ValueError(f"pcts must sum to 1, got {pcts} (sum {math.fsum(pcts)})")
-    return pcts, scheds
+def _phases_ok(pcts, scheds):
+    "Whether `pcts` has one fraction >= 0 per schedule, summing to 1, and every schedule is callable."
+    return (len(pcts) == len(scheds) > 0 and min(pcts) >= 0 and all(map(callable, scheds))
+            and math.isclose(math.fsum(pcts), 1., abs_tol=1e-6))
 
 # Cell
 def combine_scheds(pcts, scheds):
-    "One schedule in phases: phase `i` takes fraction `pcts[i]` of [0, 1] (non-negative, summing to 1) and runs `scheds[i]` over its own [0, 1]."
-    pcts, scheds = _check_phases(pcts, scheds)
+    "One schedule in phases: phase `i` takes `pcts[i]` of [0, 1], running `scheds[i]` over its [0, 1]."
+    pcts, scheds = [float(p) for p in pcts], list(scheds)
+    if not _phases_ok(pcts, scheds): raise ValueError(f"pcts {pcts}: >= 0, sum to 1, one per schedule (function)")
     bounds = [0.] + [min(b, 1.) for b in itertools.accumulate(pcts)]
     bounds[-1] = 1.   # [0.1]*10 sums to 0.9999999999999999: the last phase must still end at 1
     def _inner(pos):
-        pos = _check_pos(pos)
-        idx = min(bisect.bisect_right(bounds, pos) - 1, len(scheds) - 1)   # pos == 1 belongs to the last phase
+        pos = float(pos)   # a 0-d tensor from a plotting grid, say
+        idx = min(bisect.bisect_right(bounds, pos) - 1, len(scheds) - 1)   # pos == 1: in the last phase
         start, end = bounds[idx], bounds[idx + 1]
-        actual_pos = (pos - start) / (end - start) if end > start else 1.
-        return scheds[idx](actual_pos)
+        return scheds[idx]((pos - start) / (end - start) if end > start else 1.)
     return _inner
 
 # Cell
 def cos_1cycle_anneal(start, high, end):
-    "The two phases of a one-cycle schedule: cosine from `start` up to `high`, then cosine from `high` down to `end`."
-    start, high, end = check_number('start', start), check_number('high', high), check_number('end', end)
+    "The two phases of a one-cycle schedule: cosine from `start` up to `high`, then down to `end`."
     return [sched_cos(start, high), sched_cos(high, end)]

@@ -10,16 +10,8 @@ import torch
 from torch import optim
 from fastcore.basics import GetAttr, listify, store_attr
 from fastcore.basics import camel2snake as _fastcore_camel2snake
-from .checks import check_callable, check_int, check_number, check_type
+from .checks import check_int
 from .minibatch import mlp
-
-# Cell
-def _dataset_of(dl, name):
-    "The dataset behind loader `dl` (argument `name`): our `DataLoader`'s `ds`, or PyTorch's `dataset`."
-    for attr in ('ds', 'dataset'):
-        ds = getattr(dl, attr, None)
-        if ds is not None: return ds
-    raise TypeError(f"{name}: cannot find the dataset of {type(dl).__name__}: it has neither a `ds` nor a `dataset` attribute")
 
 # Cell
 class DataBunch():
@@ -27,60 +19,46 @@ class DataBunch():
     def __init__(self, train_dl, valid_dl, c=None): store_attr()
 
     @property
-    def train_ds(self):
-        "The training dataset."
-        return _dataset_of(self.train_dl, 'train_dl')
+    def train_ds(self): return self.train_dl.dataset
 
     @property
-    def valid_ds(self):
-        "The validation dataset."
-        return _dataset_of(self.valid_dl, 'valid_dl')
+    def valid_ds(self): return self.valid_dl.dataset
 
-    def __repr__(self): return f"{type(self).__name__}(train: {len(self.train_dl)} batches, valid: {len(self.valid_dl)} batches, c={self.c})"
-
-# Cell
-# validators for get_model: what it reads from `data`
-def _n_in(data):
-    "The number of inputs a model for `data` needs (numbers in one training sample), or a clear error."
-    if not hasattr(data, 'train_dl'): raise TypeError(f"data must be a DataBunch, got {type(data).__name__}")
-    if len(data.train_ds) == 0: raise ValueError("data: the training set is empty, so the number of inputs is unknown")
-    return data.train_ds[0][0].numel()
-
-def _n_out(data):
-    "`data.c`, the number of outputs, as a positive int, or a clear error."
-    if data.c is None: raise ValueError("data.c (the number of outputs) is None: give it to DataBunch as c=")
-    return check_int('data.c', data.c, min=1)
+    def __repr__(self):
+        return (f"{type(self).__name__}(train: {len(self.train_dl)} batches, "
+                f"valid: {len(self.valid_dl)} batches, c={self.c})")
 
 # Cell
 def get_model(data, lr=0.5, nh=50):
-    "The lessons' `mlp` sized for `data` (the numbers in a training sample in, `data.c` out), and `optim.SGD` over its parameters."
-    model = mlp(_n_in(data), check_int('nh', nh, min=1), _n_out(data))
-    return model, optim.SGD(model.parameters(), lr=check_number('lr', lr, min=0))
+    "The lessons' `mlp` sized for `data`, and `optim.SGD` over its parameters."
+    model = mlp(data.train_ds[0][0].numel(), nh, check_int('data.c', data.c, min=1))
+    return model, optim.SGD(model.parameters(), lr=lr)
 
 # Cell
 class Learner():
     "The four things a training run needs: a model, its optimizer, a loss function and a `DataBunch`."
     def __init__(self, model, opt, loss_func, data): store_attr()
-    def __repr__(self): return f"{type(self).__name__}(model={type(self.model).__name__}, opt={type(self.opt).__name__}, data={self.data})"
+
+    def __repr__(self):
+        name = lambda o: type(o).__name__
+        return f"{name(self)}(model={name(self.model)}, opt={name(self.opt)}, data={self.data})"
 
 # Cell
 def camel2snake(name):
-    "`CamelCase` to `snake_case` like fastcore's `camel2snake`, with runs of underscores collapsed: `LR_Find` gives `lr_find`."
-    return re.sub(r'_+', '_', _fastcore_camel2snake(check_type('name', name, str)))
+    "`CamelCase` to `snake_case` like fastcore's, with runs of underscores collapsed (`LR_Find`: `lr_find`)."
+    return re.sub(r'_+', '_', _fastcore_camel2snake(name))
 
 # Cell
-EVENTS = ('begin_fit', 'begin_epoch', 'begin_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
-          'after_cancel_batch', 'after_batch', 'begin_validate', 'after_cancel_epoch', 'after_epoch',
-          'after_cancel_train', 'after_fit')
+EVENTS = ('begin_fit', 'begin_epoch', 'begin_batch', 'after_pred', 'after_loss', 'after_backward',
+          'after_step', 'after_cancel_batch', 'after_batch', 'begin_validate', 'after_cancel_epoch',
+          'after_epoch', 'after_cancel_train', 'after_fit')
 
 # Cell
 class Callback(GetAttr):
-    "Base class for callbacks: subclasses define methods named after `EVENTS`; attributes a callback lacks are read from its runner."
+    "Base class for callbacks: methods named after `EVENTS`; attributes it lacks are read from its runner."
     _default, _order, run = 'run', 0, None
 
-    def set_runner(self, run):
-        "Attach this callback to `run` (a `Runner`)."
-        self.run = run
+    def set_runner(self, run): self.run = run
 
     @property
     def name(self):
@@ -88,17 +66,11 @@ class Callback(GetAttr):
         return re.sub(r'_callback$', '', camel2snake(type(self).__name__))
 
     def _component_attr_filter(self, k): return not k.startswith('_') and k not in EVENTS
-
-    def __getattr__(self, k):
-        if self.run is None and self._component_attr_filter(k):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {k!r} (it is not attached to a Runner)")
-        return super().__getattr__(k)
-
     def __repr__(self): return f"{type(self).__name__}()"
 
 # Cell
 class TrainEvalCallback(Callback):
-    "Switches the model between `train()` and `eval()` for each pass, and counts progress in `run.n_iter` and a fractional `run.n_epochs`."
+    "Puts the model in `train()` or `eval()` mode for each pass; counts progress in `n_iter` and `n_epochs`."
     def begin_fit(self):
         run = self.run
         run.n_epochs, run.n_iter = float(run.start_epoch), run.start_epoch * len(run.data.train_dl)
@@ -120,56 +92,48 @@ class CancelBatchException(Exception):
     "Raised by a callback to skip the rest of the current batch."
 
 class CancelEpochException(Exception):
-    "Raised by a callback to skip the rest of the current pass (training or validation) of this epoch."
+    "Raised by a callback to skip the rest of the current pass (training or validation)."
 
 class CancelTrainException(Exception):
     "Raised by a callback to stop training: no more batches or epochs, straight to `after_fit`."
 
 # Cell
-# validators for the Runner
-_STATE = ('learn', 'cbs', 'epochs', 'start_epoch', 'epoch', 'n_epochs', 'n_iter', 'in_train', 'dl', 'iters', 'iter',
-          'xb', 'yb', 'pred', 'loss', 'logger')
+# the runner's own attributes, which a callback's name must not hide
+_STATE = ('learn', 'cbs', 'epochs', 'start_epoch', 'epoch', 'n_epochs', 'n_iter', 'in_train', 'dl', 'iters',
+          'iter', 'xb', 'yb', 'pred', 'loss', 'logger')
 
-def _check_callback(cb):
-    "Raise a clear error unless `cb` is a `Callback` instance whose name does not hide the runner's own attributes."
-    if isinstance(cb, type): raise TypeError(f"cbs: got the class {cb.__name__}, not an instance: pass {cb.__name__}() in cbs, or the class in cb_funcs")
-    if not isinstance(cb, Callback): raise TypeError(f"cbs must hold Callback instances, got {type(cb).__name__}: {cb!r}")
-    if cb.name in _STATE or hasattr(Runner, cb.name):
-        raise ValueError(f"cbs: callback {type(cb).__name__} has the name {cb.name!r}, which is a Runner attribute; rename the class or set a `name`")
+def _hides_runner_attr(cb): return cb.name in _STATE or hasattr(Runner, cb.name)
 
-def _check_learner(learn):
-    "`learn` if it has a model, an optimizer, a loss function and data (none of them None), or a clear error."
-    missing = [k for k in ('model', 'opt', 'loss_func', 'data') if getattr(learn, k, None) is None]
-    if missing: raise TypeError(f"learn must be a Learner (model, opt, loss_func, data); this {type(learn).__name__} lacks {missing} (or they are None)")
-    if not (hasattr(learn.data, 'train_dl') and hasattr(learn.data, 'valid_dl')):
-        raise TypeError(f"learn.data must be a DataBunch (train_dl and valid_dl), got {type(learn.data).__name__}")
-    return learn
+def _runs_twice(cbs, cb):
+    "Whether `cb` is already among `cbs`, or is a second `TrainEvalCallback` (progress counted twice)."
+    return any(c is cb or isinstance(c, TrainEvalCallback) and isinstance(cb, TrainEvalCallback) for c in cbs)
 
-def _check_fit(epochs, learn, start_epoch):
-    "`(epochs, learn, start_epoch)` checked: two ints with 0 <= start_epoch <= epochs, and a usable learner."
-    epochs = check_int('epochs', epochs, min=0)
-    return epochs, _check_learner(learn), check_int('start_epoch', start_epoch, min=0, max=epochs)
+def _order_key(cb):
+    "`cb._order`, the sort key, which must be a finite number for the order to mean anything."
+    if isinstance(cb._order, (int, float)) and math.isfinite(cb._order): return cb._order
+    raise ValueError(f"{type(cb).__name__}._order must be a finite number, got {cb._order!r}")
 
-def _check_cb_funcs(cb_funcs):
-    "`cb_funcs` as a list of callables (each makes a callback), or a clear error."
-    return [check_callable(f'cb_funcs[{i}]', f, hint='pass a Callback class or a partial that makes one') for i, f in enumerate(listify(cb_funcs))]
+def _not_xy(dl):
+    "The first sample of `dl`'s dataset if it is not an `(x, y)` pair; None if it is, or cannot be looked at."
+    try: s = dl.dataset[0] if len(dl.dataset) else (0, 0)
+    except (AttributeError, TypeError, NotImplementedError): return None   # no dataset, or no len/indexing
+    return None if isinstance(s, (tuple, list)) and len(s) == 2 else s
 
-def _check_attached(run, cbs):
-    "`cbs` as a list, if every one of them is a callback of `run`, or a clear error."
-    cbs = listify(cbs)
-    stray = [cb for cb in cbs if not any(cb is c for c in run.cbs)]
-    if stray: raise ValueError(f"cbs: {stray} were never added to this runner, whose callbacks are {run.cbs}; nothing was removed")
-    return cbs
+def _loss_note(loss):
+    "A note for an error that followed a loss which is not one number per batch, or None."
+    if loss is None or isinstance(loss, torch.Tensor) and loss.ndim == 0: return None
+    return (f"loss_func returned {type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}: the Runner "
+            "needs a 0-d tensor, the mean over the batch (not a Python float, not reduction='none')")
 
 # Cell
 _CANCELLED = {CancelBatchException: 'after_cancel_batch', CancelEpochException: 'after_cancel_epoch',
               CancelTrainException: 'after_cancel_train'}
 
 class Runner():
-    "Trains a `Learner` with `fit`, calling its callbacks at each event (see the contract); `cb_funcs` are called to make callbacks."
+    "Trains a `Learner` with `fit`, calling its callbacks at each event; `cb_funcs` make more callbacks."
     def __init__(self, cbs=None, cb_funcs=None):
-        self.cbs, self.learn, self.logger = [], None, print
-        self.add_cbs([TrainEvalCallback()] + listify(cbs) + [f() for f in _check_cb_funcs(cb_funcs)])
+        self.cbs, self.learn, self.logger, self._fitting = [], None, print, False
+        self.add_cbs([TrainEvalCallback()] + listify(cbs) + [f() for f in listify(cb_funcs)])
 
     @property
     def model(self): return self.learn.model
@@ -181,52 +145,60 @@ class Runner():
     def data(self): return self.learn.data
 
     def add_cbs(self, cbs):
-        "Attach `cbs` to this runner; each becomes an attribute under its `name` (the last one given wins a shared name)."
-        cbs = listify(cbs)
-        for cb in cbs: _check_callback(cb)
-        for cb in cbs:
+        "Attach `cbs`, all or none; each becomes the attribute `cb.name` (the last wins a shared name)."
+        new = []
+        for cb in listify(cbs):
+            if not isinstance(cb, Callback): raise TypeError(f"cbs: {cb!r} is not a Callback instance")
+            if _runs_twice(self.cbs + new, cb): raise ValueError(f"cbs: {cb!r} would run twice")
+            if _hides_runner_attr(cb): raise ValueError(f"cbs: {cb!r}'s name {cb.name!r} is the runner's")
+            new.append(cb)
+        self._sort(self.cbs + new)             # a bad `_order` fails here, before anything changed
+        for cb in new:
             cb.set_runner(self)
             setattr(self, cb.name, cb)
-            self.cbs.append(cb)
-        self._sort()
 
     def remove_cbs(self, cbs):
-        "Detach `cbs` (callbacks of this runner) from it."
-        for cb in _check_attached(self, cbs):
+        "Detach `cbs` from this runner."
+        for cb in listify(cbs):
             self.cbs.remove(cb)
             if getattr(self, cb.name, None) is cb: delattr(self, cb.name)
         self._sort()
 
-    def _sort(self):
-        "Sort the callbacks by `_order` (stable: ties keep their order) and cache each event's list of bound methods."
-        self.cbs = sorted(self.cbs, key=lambda cb: cb._order)
-        self._handlers = {e: [getattr(cb, e) for cb in self.cbs if callable(getattr(cb, e, None))] for e in EVENTS}
+    def _sort(self, cbs=None):
+        "Sort the callbacks by `_order` (ties keep their order) and cache each event's list of bound methods."
+        self.cbs = sorted(self.cbs if cbs is None else cbs, key=_order_key)
+        self._handlers = {e: [getattr(cb, e) for cb in self.cbs if callable(getattr(cb, e, None))]
+                          for e in EVENTS}
 
     def __call__(self, event):
         "Call every callback's method for `event`, in order; True if any returned a true value."
-        try: handlers = self._handlers[event]
-        except KeyError: raise ValueError(f"event: unknown event {event!r}; the events are {EVENTS}") from None
         res = False
-        for f in handlers:
+        for f in self._handlers[event]:
             if f(): res = True
         return res
 
     def fit(self, epochs, learn, start_epoch=0):
-        "Train `learn` for epochs `start_epoch` ... `epochs-1`. On any exception, `after_fit` and the clean-up still run and the exception is re-raised."
-        self.epochs, self.learn, self.start_epoch = _check_fit(epochs, learn, start_epoch)
+        "Train `learn` for epochs `start_epoch` ... `epochs-1`; after any exception `after_fit` still runs."
+        if self._fitting: raise RuntimeError("fit called inside fit: a runner trains one learner at a time")
+        trainable, bad = any(p.requires_grad for p in learn.model.parameters()), _not_xy(learn.data.train_dl)
+        if not trainable: raise ValueError("learn.model has no parameter that requires grad")
+        if bad is not None: raise TypeError(f"learn.data: samples must be (x, y), got {type(bad).__name__}")
+        self._sort()
+        self.epochs, self.learn, self.start_epoch, self._fitting = epochs, learn, start_epoch, True
         self.epoch, self.iter, self.iters, self.in_train = start_epoch, 0, 0, False
         self.xb = self.yb = self.pred = self.loss = self.dl = None
-        self._sort()
         for cb in self.cbs: cb.set_runner(self)
         was_training = learn.model.training
         try: self._with_events(self._all_epochs, 'begin_fit', CancelTrainException)
         except BaseException as e:
+            note = _loss_note(self.loss)
+            if note: e.add_note(note)
             self._finish(was_training, e)
             raise
         self._finish(was_training)
 
     def _with_events(self, f, event, exc):
-        "Fire `event`, then run `f` unless a callback returned True; an `exc` raised by either fires its `after_cancel_...` event."
+        "Fire `event`, then run `f` unless a callback returned True; an `exc` fires its `after_cancel_...`."
         try:
             if not self(event): f()
         except exc: self(_CANCELLED[exc])
@@ -252,7 +224,7 @@ class Runner():
             self('after_batch')
 
     def _batch_steps(self):
-        "Predict, compute the loss, and when training backpropagate, step and clear the gradients; an event returning True ends the batch there."
+        "Predict and compute the loss; when training also backpropagate, step and zero the gradients."
         learn = self.learn
         self.pred = learn.model(self.xb)
         if self('after_pred'): return
@@ -265,11 +237,12 @@ class Runner():
         learn.opt.zero_grad()
 
     def _finish(self, was_training, error=None):
-        "Fire `after_fit` for every callback (even if one raises), then clean up: zero the gradients, restore the model's mode."
+        "Fire `after_fit` for every callback (even if one raises), zero the gradients, restore the mode."
         errors = []
         for f in self._handlers['after_fit']:
             try: f()
             except BaseException as e: errors.append(e)
+        self._fitting = False
         self.learn.opt.zero_grad()
         self.learn.model.train(was_training)
         if error is not None:
@@ -281,9 +254,10 @@ class Runner():
     def __repr__(self): return f"{type(self).__name__}({', '.join(type(cb).__name__ for cb in self.cbs)})"
 
 # Cell
-_LOOP = (('begin_fit', 0), ('for each epoch:', 0), ('begin_epoch', 1), ('for each training batch:', 1), ('begin_batch', 2),
-         ('pred = model(xb)', 2), ('after_pred', 2), ('loss = loss_func(pred, yb)', 2), ('after_loss', 2),
-         ('loss.backward()', 2), ('after_backward', 2), ('opt.step()', 2), ('after_step', 2), ('opt.zero_grad()', 2),
+_LOOP = (('begin_fit', 0), ('for each epoch:', 0), ('begin_epoch', 1), ('for each training batch:', 1),
+         ('begin_batch', 2), ('pred = model(xb)', 2), ('after_pred', 2), ('loss = loss_func(pred, yb)', 2),
+         ('after_loss', 2), ('loss.backward()', 2), ('after_backward', 2), ('opt.step()', 2),
+         ('after_step', 2), ('opt.zero_grad()', 2),
          ('after_cancel_batch', 2), ('after_batch', 2), ('after_cancel_epoch', 1), ('begin_validate', 1),
          ('for each validation batch, under no_grad: the batch events up to after_loss, then after_batch', 1),
          ('after_cancel_epoch', 1), ('after_epoch', 1), ('after_cancel_train', 0), ('after_fit', 0))
@@ -292,8 +266,7 @@ _WHEN = {'after_cancel_batch': 'if CancelBatchException', 'after_cancel_epoch': 
          'after_cancel_train': 'if CancelTrainException'}
 
 def show_training_loop(run):
-    "Print the training loop of `run`: each event in firing order, with the callbacks (in `_order`) that handle it."
-    check_type('run', run, Runner)
+    "Print the training loop of `run`: each event in firing order, with the callbacks that handle it."
     for step, depth in _LOOP:
         pad = '    ' * depth
         if step not in EVENTS: print(f"{pad}{step}"); continue
@@ -302,30 +275,13 @@ def show_training_loop(run):
         print(f"{pad}{label:<{46 - len(pad)}} {names}")
 
 # Cell
-# validators for AvgStats
 def _metric_name(m): return getattr(m, '__name__', type(m).__name__)
-
-def _check_metrics(metrics):
-    "`metrics` as a list of callables `metric(pred, yb)`, or a clear error."
-    ms = listify(metrics)
-    for i, m in enumerate(ms): check_callable(f'metrics[{i}]', m, hint='pass the function itself (e.g. accuracy), not its name')
-    return ms
-
-def _stack_numbers(vals, names):
-    "The batch's loss and metric values stacked into one 1-d tensor (numbers become tensors), or a clear error for a value per sample."
-    try: s = torch.stack(vals)                    # the usual case, 0-d tensors: one operation, no check needed
-    except (TypeError, RuntimeError): s = None
-    if s is not None and s.ndim == 1: return s
-    vals = [v if isinstance(v, torch.Tensor) else torch.tensor(float(v), device=vals[0].device) for v in vals]
-    for v, n in zip(vals, names):
-        if v.ndim: raise ValueError(f"AvgStats: {n} must be one number per batch (a 0-d tensor: the mean over the batch), got shape {tuple(v.shape)}")
-    return torch.stack(vals)
 
 # Cell
 class AvgStats():
-    "The loss and each of `metrics` over one pass: `sums` of `value * batch size` (float64, on the batches' device) and `count` samples; `in_train` labels the pass."
+    "The loss and each of `metrics` over one pass: `sums` of `value * batch size` and `count` samples."
     def __init__(self, metrics, in_train):
-        self.metrics, self.in_train = _check_metrics(metrics), in_train
+        self.metrics, self.in_train = listify(metrics), in_train
         self.names = ['loss'] + [_metric_name(m) for m in self.metrics]
         self.reset()
 
@@ -334,9 +290,9 @@ class AvgStats():
         self.sums, self.count = torch.zeros(len(self.names), dtype=torch.float64), 0
 
     def accumulate(self, run):
-        "Add the current batch of `run`: its loss and each `metric(pred, yb)`, times the batch size, to `sums`; the batch size to `count`."
+        "Add the batch's loss and each `metric(pred, yb)`, times its size, to `sums`; the size to `count`."
         bn, pred = len(run.xb), run.pred.detach()
-        vals = _stack_numbers([run.loss.detach()] + [m(pred, run.yb) for m in self.metrics], self.names)
+        vals = torch.stack([run.loss.detach()] + [m(pred, run.yb) for m in self.metrics])
         self.sums = self.sums.to(vals.device).add_(vals, alpha=bn)
         self.count += bn
 
@@ -351,14 +307,10 @@ class AvgStats():
         return (self.sums / self.count).tolist() if self.count else []
 
     @property
-    def tot_loss(self):
-        "The loss summed over samples."
-        return self.all_stats[0]
+    def tot_loss(self): return self.all_stats[0]
 
     @property
-    def tot_mets(self):
-        "Each metric summed over samples."
-        return self.all_stats[1:]
+    def tot_mets(self): return self.all_stats[1:]
 
     def __repr__(self):
         label = 'train' if self.in_train else 'valid'
@@ -369,9 +321,10 @@ class AvgStats():
 def _avgs(stats): return stats.avg_stats or [math.nan] * len(stats.names)
 
 class AvgStatsCallback(Callback):
-    "Averages the loss and `metrics` over each epoch's training and validation batches; after each epoch `log` holds them under `names`, and `run.logger` gets one line if `show`."
+    "Averages the loss and `metrics` over each pass; after each epoch they go to `log` and `run.logger`."
     def __init__(self, metrics, show=True):
-        self.train_stats, self.valid_stats, self.log, self.show = AvgStats(metrics, True), AvgStats(metrics, False), {}, show
+        self.train_stats, self.valid_stats = AvgStats(metrics, True), AvgStats(metrics, False)
+        self.log, self.show = {}, show
         self.names = ['epoch'] + [f'{p}_{n}' for p in ('train', 'valid') for n in self.train_stats.names]
 
     def begin_epoch(self):
