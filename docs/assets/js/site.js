@@ -197,7 +197,7 @@
     function update() {
       ticking = false;
       var bar = document.querySelector('.topbar').getBoundingClientRect().bottom, n = -1;
-      targets.forEach(function (t, i) { if (t && t.getBoundingClientRect().top <= bar + 24) n = i; });
+      targets.forEach(function (t, i) { if (t && t.getBoundingClientRect().top <= bar + 100) n = i; });
       if (n === current) return;
       if (current >= 0) links[current].classList.remove('current');
       current = n;
@@ -217,8 +217,8 @@
     side.scrollTop = a.offsetTop - side.clientHeight / 3;
   }
 
-  function copyButtons() {   // a "Copy" button on every code cell
-    Array.prototype.forEach.call(document.querySelectorAll('#content .input_area'), function (area) {
+  function copyButtons() {   // a "Copy" button on every code cell and every code block of the prose
+    Array.prototype.forEach.call(document.querySelectorAll('#content .input_area, #content .text_cell_render div.highlight'), function (area) {
       var pre = area.querySelector('pre');
       if (!pre) return;
       var b = document.createElement('button');
@@ -235,8 +235,10 @@
           document.body.removeChild(t);
         }
       });
-      area.classList.add('has-copy');
-      area.insertBefore(b, area.firstChild);
+      // outside the box that scrolls sideways, so the button stays in the corner
+      var holder = area.classList.contains('input_area') ? area.parentNode : area;
+      holder.classList.add('has-copy');
+      holder.insertBefore(b, holder.firstChild);
     });
   }
 
@@ -247,12 +249,13 @@
         var more = box.scrollWidth > box.clientWidth + 1;
         box.classList.toggle('scrolls', more);
         box.classList.toggle('at-end', more && box.scrollLeft + box.clientWidth >= box.scrollWidth - 1);
+        box.previousElementSibling.classList.toggle('shown', more);
       });
     }
     Array.prototype.forEach.call(boxes, function (box) {
       var hint = document.createElement('div');
       hint.className = 'scroll-hint'; hint.textContent = 'scroll sideways for more →';
-      box.parentNode.insertBefore(hint, box.nextSibling);
+      box.parentNode.insertBefore(hint, box);   // above the table, where the reader meets it
       box.addEventListener('scroll', mark, {passive: true});
     });
     window.addEventListener('resize', mark);
