@@ -8,6 +8,6 @@ if grep -q "Conversion failed" "$log"; then
 fi
 # nbdev gives cells that lack an id a random one on every build, and links backticked names it knows, guessing
 # wrong in a few ways: drop those ids (rebuilding then changes nothing) and repair the links (see the script).
-python3 "$(dirname "$0")/fix_doc_links.py" docs >/dev/null
+"${PY:-.venv/bin/python}" "$(dirname "$0")/fix_doc_links.py" docs >/dev/null
 echo "docs: $(grep -c '^converting:' "$log" || true) notebooks converted to docs/"
 rm -f "$log"

@@ -11,8 +11,9 @@
 # 4. runs `jekyll build` into _site/, and fails (non-zero) on any Jekyll warning or error (missing
 #    layout or include, bad front matter, Liquid errors), on unrendered Liquid, or on resources loaded
 #    from the network;
-# 5. adds each page's table of contents and writes the search index _site/search.json (one record per
-#    page, section and API entry: tools/site_extras.py).
+# 5. adds each page's table of contents, the line saying which video lesson and 2019 notebook it follows
+#    (tools/course_map.py), folds set-up cells, wraps tables to scroll, and writes the search index
+#    _site/search.json (one record per page, section and API entry: tools/site_extras.py).
 #
 # The site root is _site/; it is published under the baseurl /course_lib/ (docs/_config.yml):
 # `make serve` runs `jekyll serve --skip-initial-build --no-watch`, which serves it there.

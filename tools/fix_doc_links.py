@@ -6,16 +6,23 @@
 nbdev turns every backticked name it knows into a link, and guesses wrong in a few ways:
   * a backticked call with spaces, `Runner.fit(epochs, learn)`, becomes a markdown link with a space in its
     URL that no markdown parser accepts: the page shows the raw `[...](...)` text. We keep the code, unlinked;
-  * a name defined on this page as well links elsewhere (`get_model`): it links to this page's entry;
+  * a name documented on this page as well links elsewhere (`get_model`): it links to this page's entry (the
+    API index's rows are not entries: they link to the lessons);
   * a name inside a class's entry links to a function of the same name elsewhere (`fit` in `Runner`'s
     docstring -> `minibatch.fit`): when the class has a method of that name, it links to the method;
   * the bare word of a module (`data`) links to that lesson's page: it is left as code;
   * a name without a doc entry (a constant such as `MNIST_URL`) links to an anchor that does not exist: it
-    links to its entry in the API index (all.html, one row per public name) or, failing that, is unlinked.
+    links to its entry in the API index (all.html, one row per public name) or, failing that, is unlinked;
+  * a class's base, `BatchNorm(nf) :: Module`, is linked by its bare name: a `torch.nn.Module` subclass linked to
+    lesson 02's toy `Module`. The base is looked up in the package: a PyTorch class links to PyTorch's docs, any
+    other class outside course_lib is left unlinked;
+  * a method without a docstring of its own shows the one it inherits (`Ensemble.forward` showed
+    `nn.Module.forward`'s reST): that text is dropped, the signature stays.
 It also drops the random `id="cell-id=..."` nbdev gives cells that lack an id, so rebuilding changes nothing.
-Standard library only (and no `sed -i`, which differs on macOS).
+Run it with the project's Python (it imports course_lib to read the bases; without it those two fixes are skipped).
+No `sed -i`, which differs on macOS.
 """
-import html, re, sys
+import html, importlib, inspect, re, sys
 from pathlib import Path
 
 _re_id = re.compile(r'\bid="([^"]+)"')
@@ -35,6 +42,7 @@ def fix_page(name, text, ids, baseurl, modules):
     text = _re_raw_md.sub(r'\1', text)
     here = ids.get(name, set())
     headers = [(m.start(), m.group(1)) for m in _re_doc_header.finditer(text)]
+    entries = {html.unescape(h) for _, h in headers}   # names documented on this page (an API index row is not one)
 
     def owner(pos):
         "The class whose doc entry contains position `pos` (the nearest doc header above it)."
@@ -53,11 +61,66 @@ def fix_page(name, text, ids, baseurl, modules):
         if re.search(r'[\s(),]', frag): return text_
         cls = owner(m.start())
         if cls and f'{cls}.{frag}' in here and f'{cls}.{frag}' != frag: return _link(f'#{cls}.{frag}', text_, baseurl, name)
-        if frag in here and page != name: return _link(f'#{frag}', text_, baseurl, name)
+        if frag in entries and page != name: return _link(f'#{frag}', text_, baseurl, name)
         if frag in ids.get(page, set()): return m.group(0)
         if frag in ids.get('all.html', set()) and name != 'all.html': return _link(f'{baseurl}all.html#{frag}', text_)
         return text_
     return _re_a.sub(fix, text)
+
+
+TORCH_DOCS = 'https://pytorch.org/docs/stable/generated/{}.html'
+_re_entry = re.compile(r'(?P<head><h[1-6] class="doc_header" id="(?P<id>[^"]+)">[^\n]*?</h[1-6]>\s*<blockquote>\s*<p>'
+                       r'(?:(?!</p>).)*?\) :: )<a href="[^"]*"><code>(?P<base>\w+)</code></a>', re.S)
+_re_docstring = re.compile(r'(?P<head><h[1-6] class="doc_header" id="(?P<id>[^"]+)">[^\n]*?</h[1-6]>\s*<blockquote>(?:(?!<h[1-6] ).)*?</blockquote>)'
+                           r'(?P<doc>.*?)(?=</div>)', re.S)
+
+
+def public_torch_name(cls):
+    "`torch.nn.Module` for `torch.nn.modules.module.Module`: the documented name of a PyTorch class, or None."
+    for path in ('torch.nn', 'torch.optim', 'torch.utils.data', 'torch'):
+        try: mod = importlib.import_module(path)
+        except ImportError: return None
+        if getattr(mod, cls.__name__, None) is cls: return f'{path}.{cls.__name__}'
+    return None
+
+
+def lookup(ns, dotted):
+    "The object `ns.A.b` for the doc entry id 'A.b', or None."
+    o = ns
+    for part in dotted.split('.'):
+        o = getattr(o, part, None)
+        if o is None: return None
+    return o
+
+
+def fix_bases(text, ns):
+    "`text` with each class's `:: Base` link pointing at the class it really subclasses (`ns`: the package's names)."
+    def fix(m):
+        cls = lookup(ns, m['id'])
+        base = cls.__bases__[0] if inspect.isclass(cls) and cls.__bases__ else None
+        if base is None or base.__name__ != m['base'] or base.__module__.startswith(ns.__name__.split('.')[0] + '.'):
+            return m.group(0)
+        name = public_torch_name(base)
+        code = f'<code>{name or m["base"]}</code>'
+        return m['head'] + (f'<a href="{TORCH_DOCS.format(name)}">{code}</a>' if name else code)
+    return _re_entry.sub(fix, text)
+
+
+def drop_inherited_docs(text, ns):
+    "`text` without the docstrings that entries' methods only inherit (from PyTorch, say): they document another function."
+    def fix(m):
+        o = lookup(ns, m['id'])
+        if not m['doc'].strip() or '.' not in m['id'] or not inspect.isroutine(o) or o.__doc__: return m.group(0)
+        return m['head'] + '\n'
+    return _re_docstring.sub(fix, text)
+
+
+def package_names(lib):
+    "The namespace of `from <lib>.all import *`, or None where the package cannot be imported."
+    try: return importlib.import_module(f'{lib}.all')
+    except Exception as e:   # run without the project's venv: leave the bases and docstrings as nbdev wrote them
+        print(f'fix_doc_links: {lib}.all not importable ({type(e).__name__}): base classes left as written', file=sys.stderr)
+        return None
 
 
 def _link(href, text, baseurl=None, name=None):
@@ -72,6 +135,8 @@ def main(argv=None):
     baseurl = re.search(r'^doc_baseurl\s*=\s*(\S+)', cfg, re.M).group(1)
     lib = docs.parent / re.search(r'^lib_path\s*=\s*(\S+)', cfg, re.M).group(1)
     modules = {p.stem for p in lib.glob('*.py') if not p.stem.startswith('_')}
+    sys.path.insert(0, str(lib.parent.resolve()))
+    ns = package_names(lib.name)
     for f in docs.glob('*.html'):
         t = f.read_text(encoding='utf-8')
         if _re_cell_id.search(t): f.write_text(_re_cell_id.sub('', t), encoding='utf-8')
@@ -79,6 +144,7 @@ def main(argv=None):
     for f in sorted(docs.glob('*.html')):
         old = f.read_text(encoding='utf-8')
         new = fix_page(f.name, old, ids, baseurl, modules)
+        if ns is not None: new = drop_inherited_docs(fix_bases(new, ns), ns)
         if new != old: f.write_text(new, encoding='utf-8'); n += 1
     print(f'fix_doc_links: repaired links in {n} page(s) of {docs}')
 
