@@ -1,5 +1,5 @@
 "Tests of course_lib.early_stopping: the LR finder restores exactly, early stopping on hand-made sequences, checkpoints."
-import copy, math, random
+import copy, math, os, random
 from functools import partial
 
 import numpy as np
@@ -458,3 +458,195 @@ def test_two_trainings_with_the_same_seed_give_the_same_losses():
         run.fit(1, learn)
         return torch.stack(run.recorder.losses)
     assert torch.equal(losses(), losses())
+
+
+# ---------------------------------------------------------------- min_delta is strict
+
+def test_an_improvement_of_exactly_min_delta_is_not_one():
+    "1.0 -> 0.5 improves by exactly min_delta=0.5: not more than it, so the patience count starts (`>=` would not)."
+    assert stopped_at([1., .5, .5], patience=1, min_delta=.5) == 1 == reference_stop([1., .5, .5], 1, .5)
+    assert stopped_at([1., .5001, .5001], patience=1, min_delta=.5) == 1
+    assert stopped_at([1., .4999, .4999], patience=1, min_delta=.5) == 2
+
+
+# ---------------------------------------------------------------- SaveModelCallback never loads worse weights
+
+class KeepEarly(Callback):
+    "Copies the weights after each epoch, before SaveModelCallback (_order 2) can fail there."
+    _order = 1
+    def begin_fit(self): self.weights = []
+    def after_epoch(self): self.weights.append(copy.deepcopy(self.model.state_dict()))
+
+
+class Meddle(Callback):
+    "After epoch `at`, does `f(save_callback)` (as another program would, between the save and the end of the fit)."
+    _order = 5
+    def __init__(self, at, f): self.at, self.f = at, f
+    def after_epoch(self):
+        if self.epoch == self.at: self.f(self.run.save_model)
+
+
+def _fit_saving(tmp_path, values, *cbs, **kw):
+    keep, save = KeepEarly(), SaveModelCallback(path=tmp_path, **kw)
+    run = Runner(cbs=[FakeStats(values), keep, save, *cbs])
+    run.fit(len(values), make_learner())
+    return run, keep, save
+
+
+def test_save_model_every_epoch_loads_the_best(tmp_path):
+    run, keep, save = _fit_saving(tmp_path, [1., .5, .7], every_epoch=True)
+    assert save.best_epoch == 1 and same_state(run.learn.model.state_dict(), keep.weights[1])
+
+
+@pytest.mark.parametrize('change', ['other_run', 'truncated', 'hostile', 'deleted'])
+def test_save_model_refuses_a_file_changed_after_it_wrote_it(tmp_path, change):
+    "Best epoch 1; after the last epoch something else changes model.pth. The learner keeps its last weights."
+    def meddle(save):
+        f = save.file()
+        if change == 'other_run': es._save_atomic(dict(make_learner(seed=9).model.state_dict()), f)   # same size
+        if change == 'truncated': f.write_bytes(f.read_bytes()[:100])
+        if change == 'hostile': torch.save({'x': Evil()}, f)
+        if change == 'deleted': f.unlink()
+    with pytest.warns(UserWarning, match="kept the learner's weights instead of loading .*model.pth") as w:
+        run, keep, save = _fit_saving(tmp_path, [1., .5, .7], Meddle(2, meddle))
+    assert same_state(run.learn.model.state_dict(), keep.weights[2])
+    assert not _executed
+    if change == 'other_run': assert 'bytes changed' in str(w[0].message)
+
+
+def test_save_model_keeps_the_weights_when_the_best_save_failed(tmp_path, monkeypatch):
+    "Epoch 1 is the best, but its save fails (a full disk): the file holds epoch 0, which must not be loaded."
+    real, calls = es.atomic_write, []
+    def failing(path):
+        calls.append(path)
+        if len(calls) == 2: raise OSError(28, 'No space left on device')
+        return real(path)
+    monkeypatch.setattr(es, 'atomic_write', failing)
+    keep = KeepEarly()
+    run = Runner(cbs=[FakeStats([1., .5, .7]), keep, SaveModelCallback(path=tmp_path)])
+    with pytest.warns(UserWarning, match='model.pth.*not saved in this fit'), pytest.raises(OSError, match='No space'):
+        run.fit(3, make_learner())
+    assert same_state(run.learn.model.state_dict(), keep.weights[1])
+    assert not same_state(torch.load(tmp_path/'model.pth', weights_only=True), keep.weights[1])
+
+
+def test_save_model_reused_does_not_load_an_earlier_fits_file(tmp_path, recwarn):
+    "A second fit that fails in begin_fit must not load the first fit's best file, and adds no note to the error."
+    class Boom(Callback):
+        _order = -1
+        def __init__(self): self.armed = False
+        def begin_fit(self):
+            if self.armed: raise RuntimeError('my own mistake')
+    boom, save = Boom(), SaveModelCallback(path=tmp_path)
+    run = Runner(cbs=[FakeStats([1., .5, .7]), boom, save])
+    run.fit(3, make_learner())
+    quiet(metrics=False).fit(1, run.learn)              # train on: the weights now differ from the saved best
+    trained = copy.deepcopy(run.learn.model.state_dict())
+    boom.armed = True
+    with pytest.raises(RuntimeError, match='my own mistake') as info: run.fit(3, run.learn)
+    assert not getattr(info.value, '__notes__', None)
+    assert same_state(run.learn.model.state_dict(), trained) and not recwarn.list
+
+
+def test_save_model_files_are_the_same_bytes_wherever_the_weights_live(tmp_path):
+    "Weights are saved from CPU copies, so every process of a distributed run computes the same digest."
+    learn = make_learner()
+    cpu = lambda m: {k: v.cpu() for k, v in m.state_dict().items()}
+    size, digest = es._save_atomic(cpu(learn.model), tmp_path/'a.pth')
+    assert (size, digest) == es._save_atomic(cpu(copy.deepcopy(learn.model)), tmp_path/'b.pth')
+    assert (tmp_path/'a.pth').read_bytes() == (tmp_path/'b.pth').read_bytes()
+
+
+# ---------------------------------------------------------------- the writer hook
+
+def test_save_gate_decides_who_writes_and_when_to_wait(tmp_path):
+    events = []
+    try:
+        es.save_gate.use(is_writer=lambda: False, wait=lambda: events.append('wait'))
+        run = Runner(cbs=[FakeStats([1., .5]), SaveModelCallback(path=tmp_path)])
+        with pytest.warns(UserWarning, match='model.pth'):            # nobody wrote the file this reader waits for
+            run.fit(2, make_learner())
+        assert events == ['wait'] and not list(tmp_path.iterdir())
+        assert save_checkpoint(make_learner(), tmp_path/'ck.pth', 1) and not list(tmp_path.iterdir())
+    finally:
+        es.save_gate.use()
+    assert es.save_gate.is_writer() and es.save_gate.wait() is None
+    save_checkpoint(make_learner(), tmp_path/'ck.pth', 1)
+    assert (tmp_path/'ck.pth').exists()
+
+
+# ---------------------------------------------------------------- callbacks that never started
+
+@pytest.mark.parametrize('make', [lambda p: SaveModelCallback(path=p), lambda p: EarlyStoppingCallback(),
+                                  lambda p: CheckpointCallback(p/'ck.pth'), lambda p: LR_Find()])
+def test_a_failing_begin_fit_leaves_only_the_users_error(tmp_path, make, recwarn):
+    class Boom(Callback):
+        _order = -1
+        def begin_fit(self): raise RuntimeError('my own mistake')
+    learn = make_learner()
+    weights = copy.deepcopy(learn.model.state_dict())
+    run = Runner(cbs=[Boom(), make(tmp_path)], cb_funcs=partial(AvgStatsCallback, accuracy))
+    with pytest.raises(RuntimeError, match='my own mistake') as info: run.fit(2, learn)
+    assert not getattr(info.value, '__notes__', None) and not recwarn.list
+    assert same_state(learn.model.state_dict(), weights) and not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- bounded memory
+
+def _checkpoint_with(tmp_path, change):
+    learn = make_learner()
+    path = save_checkpoint(learn, tmp_path/'ck.pth', 1)
+    torch.save(change(torch.load(path, weights_only=True)), path)
+    return learn, path
+
+
+@pytest.mark.parametrize('where,change', [
+    ('/rng/torch', lambda ck: {**ck, 'rng': {**ck['rng'], 'torch': torch.zeros(1, dtype=torch.uint8).expand(2**33)}}),
+    ('/rng/numpy/1', lambda ck: {**ck, 'rng': {**ck['rng'], 'numpy': (*ck['rng']['numpy'][:1], torch.zeros(1).expand(2**33),
+                                                                     *ck['rng']['numpy'][2:])}}),
+    ('/model/0.weight', lambda ck: {**ck, 'model': {**ck['model'], '0.weight': torch.zeros(1).expand(2**20, 2**13)}}),
+])
+def test_a_small_file_cannot_make_the_loader_allocate_much(tmp_path, where, change):
+    "A view that repeats one element 2**33 times is a few KB on disk; it is refused for its shape, before any copy."
+    learn, path = _checkpoint_with(tmp_path, change)
+    assert path.stat().st_size < 64_000
+    model0, opt0 = snapshot(learn)
+    with pytest.raises(ValueError, match=where): load_checkpoint(learn, path)
+    assert same_state(learn.model.state_dict(), model0) and same_state(learn.opt.state_dict(), opt0)
+
+
+def test_optimizer_buffers_must_have_their_parameters_shape(tmp_path):
+    learn = make_learner()
+    quiet(metrics=False).fit(1, learn)
+    def change(ck):
+        ck['opt']['state'][0] = {'momentum_buffer': torch.zeros(1).expand(2**33)}
+        return ck
+    _, path = _checkpoint_with(tmp_path, change)
+    with pytest.raises(ValueError, match=r"buffers \['0/momentum_buffer'\]"): load_checkpoint(learn, path)
+
+
+# ---------------------------------------------------------------- ~ means home
+
+def test_tilde_means_the_home_folder(tmp_path, monkeypatch):
+    home, work = tmp_path/'home', tmp_path/'work'
+    work.mkdir()
+    monkeypatch.setenv('HOME', str(home))
+    monkeypatch.chdir(work)
+    assert save_checkpoint(make_learner(), '~/ck/a.pth', 1) == home/'ck'/'a.pth' and (home/'ck'/'a.pth').exists()
+    assert load_checkpoint(make_learner(), '~/ck/a.pth') == 1
+    run = Runner(cbs=[FakeStats([1., .5]), SaveModelCallback(path='~/models'), CheckpointCallback('~/ck/b.pth')])
+    run.fit(2, make_learner())
+    assert (home/'models'/'model.pth').exists() and (home/'ck'/'b.pth').exists()
+    assert not list(work.iterdir())
+
+
+def test_interrupted_disk_write_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+    "The write itself fails (fsync on a full disk): the old file stays whole and no temporary file is left."
+    learn = make_learner()
+    path = save_checkpoint(learn, tmp_path/'ck.pth', 3)
+    good = path.read_bytes()
+    def full(fd): raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'fsync', full)
+    with pytest.raises(OSError): save_checkpoint(learn, path, 4)
+    monkeypatch.undo()
+    assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ['ck.pth']
