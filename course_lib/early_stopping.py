@@ -19,7 +19,7 @@ from .download import atomic_write
 
 # Cell
 def set_seed(seed, deterministic=False):
-    "Seed Python's `random`, NumPy and torch (CPU and every CUDA device); `deterministic` asks for deterministic kernels."
+    "Seed Python's `random`, NumPy and torch (CPU and CUDA); `deterministic` asks for deterministic kernels."
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)   # torch seeds every CUDA device too, lazily, without touching the GPU here
@@ -27,7 +27,7 @@ def set_seed(seed, deterministic=False):
 
 # Cell
 def _set_deterministic(on):
-    "Ask torch for deterministic kernels everywhere (cuBLAS needs a fixed workspace for that), or allow the fastest."
+    "Ask torch for deterministic kernels (cuBLAS needs a fixed workspace for that), or allow the fastest."
     if on: os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     torch.use_deterministic_algorithms(on)
     torch.backends.cudnn.deterministic = on
@@ -37,16 +37,17 @@ def _set_deterministic(on):
 _GEN_PLACES = ('generator', 'sampler.generator', 'batch_sampler.sampler.generator')
 
 def _generators(learn):
-    "The `torch.Generator`s of the training and validation loaders, by where they are ('train_dl.sampler.generator')."
+    "The `torch.Generator`s of the loaders, by where they are ('train_dl.sampler.generator', ...)."
     found = {}
     for dl_name in ('train_dl', 'valid_dl'):
         for place in _GEN_PLACES:
-            g = functools.reduce(lambda o, k: getattr(o, k, None), place.split('.'), getattr(learn.data, dl_name, None))
+            dl = getattr(learn.data, dl_name, None)
+            g = functools.reduce(lambda o, k: getattr(o, k, None), place.split('.'), dl)
             if isinstance(g, torch.Generator): found[f'{dl_name}.{place}'] = g
     return found
 
 def _rng_states(learn):
-    "Every random state training draws from: torch (CPU, each CUDA device), `random`, NumPy, the loaders' generators."
+    "Every random state training draws from: torch (CPU, CUDA), `random`, NumPy, the loaders' generators."
     name, keys, pos, has_gauss, gauss = np.random.get_state()
     states = {'torch': torch.get_rng_state(), 'python': random.getstate(),
               'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
@@ -59,20 +60,24 @@ def _set_rng_states(learn, states, trial=False):
     (torch.Generator() if trial else torch.default_generator).set_state(states['torch'])
     (random.Random() if trial else random).setstate(states['python'])
     name, keys, pos, has_gauss, gauss = states['numpy']
-    (np.random.RandomState() if trial else np.random).set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    for k, g in _generators(learn).items(): (torch.Generator(device=g.device) if trial else g).set_state(states['generators'][k])
+    numpy_state = (name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss)
+    (np.random.RandomState() if trial else np.random).set_state(numpy_state)
+    for k, g in _generators(learn).items():
+        (torch.Generator(device=g.device) if trial else g).set_state(states['generators'][k])
     for i, s in enumerate(states.get('cuda', [])[:torch.cuda.device_count()]):
         if trial: torch.Generator(device=f'cuda:{i}').set_state(s)
         else: torch.cuda.set_rng_state(s, i)
 
 # Cell
 class LR_Find(Callback):
-    "Grows the learning rate exponentially from `min_lr` to `max_lr` over `max_iter` batches; stops once the loss explodes."
+    "Raises the lr exponentially from `min_lr` to `max_lr` in `max_iter` batches; stops if the loss explodes."
     _order = 1
     def __init__(self, max_iter=100, min_lr=1e-6, max_lr=10):
         if not (max_iter >= 2 and 0 < min_lr < max_lr):
-            raise ValueError(f"LR_Find needs max_iter >= 2 and 0 < min_lr < max_lr, got {max_iter=}, {min_lr=}, {max_lr=}")
-        self.max_iter, self.min_lr, self.max_lr, self.sched = max_iter, min_lr, max_lr, sched_exp(min_lr, max_lr)
+            raise ValueError(f"LR_Find needs max_iter >= 2 and 0 < min_lr < max_lr, "
+                             f"got {max_iter=}, {min_lr=}, {max_lr=}")
+        self.max_iter, self.min_lr, self.max_lr = max_iter, min_lr, max_lr
+        self.sched = sched_exp(min_lr, max_lr)
 
     def begin_fit(self): self.best_loss, self.lrs, self.losses = math.inf, [], []
 
@@ -95,7 +100,7 @@ class LR_Find(Callback):
 
 # Cell
 def _smooth(losses, beta=0.9):
-    "Exponential moving average of `losses` (weight `beta` on the past), divided by `1 - beta**(i+1)` to unbias it."
+    "Moving average of `losses` (weight `beta` on the past), divided by `1 - beta**(i+1)` to unbias it."
     avg, out = 0., []
     for i, l in enumerate(losses):
         avg = beta * avg + (1 - beta) * l
@@ -103,7 +108,7 @@ def _smooth(losses, beta=0.9):
     return np.array(out)
 
 def _steepest(lrs, losses, beta=0.9):
-    "The lr where the smoothed loss falls fastest per unit of log(lr), before its minimum; `nan` if it never falls."
+    "The lr where the smoothed loss falls fastest per unit of log(lr), before its minimum (or `nan`)."
     smooth = _smooth(losses, beta)
     stop = int(np.nanargmin(smooth)) + 1 if np.isfinite(smooth).any() else 0
     if stop < 3: return float('nan')
@@ -112,13 +117,13 @@ def _steepest(lrs, losses, beta=0.9):
 
 # Cell
 class LRFinderResult(NamedTuple):
-    "What `lr_find` found: the learning rates tried, the training loss at each, the suggested rate (`nan` if none)."
+    "What `lr_find` found: the rates tried, the training loss at each, the suggested rate (`nan` if none)."
     lrs: list
     losses: list
     suggestion: float
 
     def plot(self, skip_last=5):
-        "Figure of the loss against the learning rate (log scale) without the last `skip_last` points, the suggestion marked."
+        "The loss against the learning rate (log scale), without the last `skip_last` points."
         n = max(len(self.lrs) - skip_last, 1)
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.plot(self.lrs[:n], self.losses[:n], label='loss')
@@ -132,11 +137,12 @@ class LRFinderResult(NamedTuple):
 
     def __repr__(self):
         if not self.lrs: return "LRFinderResult(empty)"
-        return f"LRFinderResult({len(self.lrs)} lrs from {self.lrs[0]:.2g} to {self.lrs[-1]:.2g}, suggestion={self.suggestion:.3g})"
+        lrs = f"{len(self.lrs)} lrs from {self.lrs[0]:.2g} to {self.lrs[-1]:.2g}"
+        return f"LRFinderResult({lrs}, suggestion={self.suggestion:.3g})"
 
 # Cell
 def _snapshot(learn):
-    "Copies of everything `lr_find` changes: model state, optimizer state (with its hyper-parameters), random states."
+    "Copies of all `lr_find` changes: model state, optimizer state and hyper-parameters, random states."
     return {'model': {k: v.detach().clone() for k, v in learn.model.state_dict().items()},
             'opt': copy.deepcopy(learn.opt.state_dict()), 'rng': _rng_states(learn)}
 
@@ -150,7 +156,9 @@ def _restore(learn, saved):
 def _check_torch_opt(learn, who):
     "`learn`, if its optimizer can hand over and take back its state (a torch optimizer), else a TypeError."
     missing = [k for k in ('param_groups', 'state_dict', 'load_state_dict') if not hasattr(learn.opt, k)]
-    if missing: raise TypeError(f"{who} needs learn.opt to be a torch.optim optimizer; its {type(learn.opt).__name__} lacks {missing}")
+    if missing:
+        raise TypeError(f"{who} needs learn.opt to be a torch optimizer; "
+                        f"this {type(learn.opt).__name__} lacks {missing}")
     return learn
 
 def _display(fig):
@@ -163,7 +171,7 @@ def _display(fig):
 
 # Cell
 def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
-    "Run `LR_Find` on `learn`, put its model, optimizer and random states back exactly, return an `LRFinderResult`."
+    "Run `LR_Find` on `learn`, put back its model, optimizer and random states; return an `LRFinderResult`."
     finder, saved = LR_Find(max_iter, min_lr, max_lr), _snapshot(_check_torch_opt(learn, 'lr_find'))
     try: Runner(cbs=finder).fit(math.ceil(max_iter / len(learn.data.train_dl)), learn)
     finally: _restore(learn, saved)
@@ -173,7 +181,7 @@ def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
 
 # Cell
 class TrackerCallback(Callback):
-    "After each epoch, keeps the `best` value of `monitor`, its `best_epoch`, and whether this epoch `improved` on it."
+    "After each epoch, keeps the `best` value of `monitor`, its `best_epoch`, and whether it just `improved`."
     _order, best, best_epoch, improved = 2, None, None, False
     def __init__(self, monitor='valid_loss', comp=None, min_delta=0.):
         self.monitor, self.min_delta = monitor, check_number('min_delta', min_delta, min=0)
@@ -183,7 +191,8 @@ class TrackerCallback(Callback):
     def begin_fit(self):
         names = [n for n in getattr(getattr(self.run, 'avg_stats', None), 'names', []) if n != 'epoch']
         if self.monitor not in names:
-            raise ValueError(f"monitor={self.monitor!r} is not among the numbers this runner's AvgStatsCallback reports: {names}")
+            raise ValueError(f"monitor={self.monitor!r} is not a number that an AvgStatsCallback "
+                             f"of this runner reports: {names}")
         self.best, self.best_epoch, self.improved = None, None, False
 
     def after_epoch(self):
@@ -198,7 +207,7 @@ class TrackerCallback(Callback):
 
 # Cell
 class EarlyStoppingCallback(TrackerCallback):
-    "Stops training once `monitor` has not improved (by more than `min_delta`) for `patience` epochs in a row."
+    "Stops training once `monitor` has not improved by more than `min_delta` for `patience` epochs in a row."
     _order = 3
     def __init__(self, monitor='valid_loss', patience=1, min_delta=0., comp=None):
         super().__init__(monitor, comp, min_delta)
@@ -224,14 +233,14 @@ class SaveGate:
     def __init__(self): self.use()
 
     def use(self, is_writer=lambda: True, wait=lambda: None):
-        "Answer the two questions with `is_writer` and `wait`; without arguments, one process that writes and never waits."
+        "Answer with `is_writer` and `wait`; without arguments, one process that writes and never waits."
         self.is_writer, self.wait = is_writer, wait
 
 save_gate = SaveGate()
 
 # Cell
 def _save_atomic(obj, path):
-    "`torch.save` `obj` to `path` atomically (on the writer process only); returns the size and SHA-256 of its bytes."
+    "`torch.save` `obj` to `path` atomically (on the writer only); return the size and SHA-256 of its bytes."
     data = io.BytesIO()
     torch.save(obj, data)
     if save_gate.is_writer():
@@ -241,13 +250,15 @@ def _save_atomic(obj, path):
 # Cell
 def _leaves(o, at=''):
     "(path, value) of every value in the nested dicts, lists and tuples `o`."
-    if isinstance(o, dict): yield from (l for k, v in o.items() for l in _leaves(v, f'{at}/{k}'))
-    elif isinstance(o, (list, tuple)): yield from (l for i, v in enumerate(o) for l in _leaves(v, f'{at}/{i}'))
-    else: yield at, o
+    if isinstance(o, (list, tuple)): o = dict(enumerate(o))
+    if not isinstance(o, dict): yield at, o
+    else:
+        for k, v in o.items(): yield from _leaves(v, f'{at}/{k}')
 
 def _layout(o):
     "`{path: what}` of nested `o`: a tensor's shape, a string itself, None for any other value."
-    return {p: tuple(v.shape) if isinstance(v, torch.Tensor) else v if isinstance(v, str) else None for p, v in _leaves(o)}
+    what = lambda v: tuple(v.shape) if isinstance(v, torch.Tensor) else v if isinstance(v, str) else None
+    return {p: what(v) for p, v in _leaves(o)}
 
 def _check_fits(saved, expected):
     "Raise unless `saved` has exactly the layout of `expected`: the same paths, tensor shapes and strings."
@@ -257,27 +268,29 @@ def _check_fits(saved, expected):
     if diff: raise ValueError('; '.join(diff[:3]) + ('; …' if len(diff) > 3 else ''))
 
 def _read_weights(file, record, model):
-    "The weights in `file`, if its size and SHA-256 are those of `record` and they fit `model`; else a ValueError."
+    "The weights in `file` if its size and SHA-256 are `record`'s and they fit `model`, else a ValueError."
     if record is None: raise ValueError("it was not saved in this fit (its save failed)")
-    if file.stat().st_size != record[0]: raise ValueError("its size changed since this fit wrote it")
-    data = file.read_bytes()
-    if hashlib.sha256(data).hexdigest() != record[1]: raise ValueError("its bytes changed since this fit wrote it")
-    weights = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    if file.stat().st_size != record[0]: raise ValueError("its size changed after the save")
+    data = io.BytesIO(file.read_bytes())
+    digest = hashlib.sha256(data.getbuffer()).hexdigest()
+    if digest != record[1]: raise ValueError("its bytes changed after the save")
+    weights = torch.load(data, map_location='cpu', weights_only=True)
     _check_fits(weights, model.state_dict())
     return weights
 
 # Cell
 class SaveModelCallback(TrackerCallback):
-    "Saves the weights whenever `monitor` improves (or after every epoch); at the end, loads the best ones back."
+    "Saves the weights whenever `monitor` improves (or every epoch); at the end, loads the best ones back."
     _order = 2
-    def __init__(self, fname='model', monitor='valid_loss', every_epoch=False, comp=None, min_delta=0., path='models',
-                 load_best=True):
+    def __init__(self, fname='model', monitor='valid_loss', every_epoch=False, comp=None, min_delta=0.,
+                 path='models', load_best=True):
         super().__init__(monitor, comp, min_delta)
-        self.fname, self.path, self.every_epoch, self.load_best = fname, Path(path).expanduser(), every_epoch, load_best
+        self.fname, self.every_epoch, self.load_best = fname, every_epoch, load_best
+        self.path = Path(path).expanduser()
         self.written = None   # {epoch: (size, SHA-256)} of the files this fit wrote; None outside a fit
 
     def file(self, epoch=None):
-        "Where the weights of `epoch` are saved: `path/fname_{epoch}.pth` with `every_epoch`, else `path/fname.pth`."
+        "Where the weights of `epoch` go: `path/fname_{epoch}.pth` with `every_epoch`, else `path/fname.pth`."
         return self.path/(f'{self.fname}_{epoch}.pth' if self.every_epoch else f'{self.fname}.pth')
 
     def begin_fit(self):
@@ -297,34 +310,35 @@ class SaveModelCallback(TrackerCallback):
         file = self.file(self.best_epoch)
         try: self.model.load_state_dict(_read_weights(file, written.get(self.best_epoch), self.model))
         except (OSError, ValueError) as e:
-            warnings.warn(f"SaveModelCallback kept the learner's weights instead of loading {str(file)!r}: {e}")
+            warnings.warn(f"SaveModelCallback kept the learner's weights, not those in {str(file)!r}: {e}")
 
 # Cell
 _FORMAT = 'course_lib checkpoint 1'
 
 def _state_of(learn, epoch):
     "What `save_checkpoint` writes: model and optimizer state, the random states and `epoch`."
-    return {'format': _FORMAT, 'epoch': epoch, 'model': learn.model.state_dict(), 'opt_type': type(learn.opt).__name__,
-            'opt': learn.opt.state_dict(), 'rng': _rng_states(learn)}
+    return {'format': _FORMAT, 'epoch': epoch, 'model': learn.model.state_dict(),
+            'opt_type': type(learn.opt).__name__, 'opt': learn.opt.state_dict(), 'rng': _rng_states(learn)}
 
 def save_checkpoint(learn, path, epoch):
     "Write `learn`'s state and `epoch` (the number of epochs done) to `path` atomically; returns the path."
     path = Path(path).expanduser()
-    _save_atomic(_state_of(_check_torch_opt(learn, 'save_checkpoint'), check_int('epoch', epoch, min=0)), path)
+    learn, epoch = _check_torch_opt(learn, 'save_checkpoint'), check_int('epoch', epoch, min=0)
+    _save_atomic(_state_of(learn, epoch), path)
     return path
 
 # Cell
 def _comparable(ck, n_cuda):
-    "The parts of checkpoint `ck` that the learner fixes: optimizer type, model, parameter groups, random states."
+    "The parts of checkpoint `ck` the learner fixes: optimizer type, model, parameter groups, random states."
     rng = ck['rng']
     return {'opt_type': ck['opt_type'], 'model': ck['model'], 'groups': ck['opt']['param_groups'],
             'rng': {**rng, 'cuda': list(rng.get('cuda', []))[:n_cuda]}}
 
 def _check_checkpoint(ck, learn):
-    "Raise unless `ck` is laid out exactly like the checkpoint `learn` would write now, with valid random states."
-    if not isinstance(ck, dict) or ck.get('format') != _FORMAT: raise ValueError("it is not a course_lib checkpoint")
-    saved = _comparable(ck, torch.cuda.device_count())
-    _check_fits(saved, _comparable(_state_of(learn, check_int('epoch', ck['epoch'], min=0)), len(saved['rng']['cuda'])))
+    "Raise unless `ck` is laid out like the checkpoint `learn` would write now, with valid random states."
+    if type(ck) is not dict or ck.get('format') != _FORMAT: raise ValueError("not a course_lib checkpoint")
+    saved, epoch = _comparable(ck, torch.cuda.device_count()), check_int('epoch', ck['epoch'], min=0)
+    _check_fits(saved, _comparable(_state_of(learn, epoch), len(saved['rng']['cuda'])))
     shapes = [tuple(p.shape) for g in learn.opt.param_groups for p in g['params']]
     bad = [f'{i}/{k}' for i, buffers in ck['opt']['state'].items() for k, v in buffers.items()
            if _layout(v).get('', 0) not in (None, (), shapes[i])]
@@ -338,12 +352,13 @@ def _short(e, limit=150):
     return f"{type(e).__name__}: {first if len(first) <= limit else first[:limit - 1] + '…'}"
 
 def _read_checkpoint(path, learn):
-    "The checkpoint at `path`, read with `weights_only=True` and checked against `learn`, or a ValueError naming it."
+    "The checkpoint at `path`, read `weights_only` and checked against `learn`, or a ValueError naming it."
     try:
         ck = torch.load(path, map_location='cpu', weights_only=True)
         _check_checkpoint(ck, learn)
     except FileNotFoundError: raise
-    except Exception as e: raise ValueError(f"the checkpoint {str(path)!r} cannot go into this learner: {_short(e)}") from None
+    except Exception as e:
+        raise ValueError(f"the checkpoint {str(path)!r} cannot go into this learner: {_short(e)}") from None
     return ck
 
 def load_checkpoint(learn, path):
@@ -356,7 +371,7 @@ def load_checkpoint(learn, path):
 
 # Cell
 class CheckpointCallback(Callback):
-    "Saves a `save_checkpoint` of the learner to `path` after every epoch (after `AvgStatsCallback` and the trackers)."
+    "Saves a `save_checkpoint` of the learner to `path` after every epoch (after the stats and trackers)."
     _order = 4
     def __init__(self, path='models/checkpoint.pth'): self.path = Path(path).expanduser()
     def begin_fit(self): _check_torch_opt(self.learn, 'CheckpointCallback')

@@ -507,7 +507,7 @@ def test_save_model_refuses_a_file_changed_after_it_wrote_it(tmp_path, change):
         if change == 'truncated': f.write_bytes(f.read_bytes()[:100])
         if change == 'hostile': torch.save({'x': Evil()}, f)
         if change == 'deleted': f.unlink()
-    with pytest.warns(UserWarning, match="kept the learner's weights instead of loading .*model.pth") as w:
+    with pytest.warns(UserWarning, match="kept the learner's weights, not those in .*model.pth") as w:
         run, keep, save = _fit_saving(tmp_path, [1., .5, .7], Meddle(2, meddle))
     assert same_state(run.learn.model.state_dict(), keep.weights[2])
     assert not _executed
