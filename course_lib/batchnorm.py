@@ -9,53 +9,31 @@ import torch
 from torch import nn
 
 # Cell
-from .checks import check_callable, check_int, check_number, check_tensor, check_type
-from .cnn import GeneralRelu, _check_conv
+from .checks import check_number
+from .cnn import GeneralRelu
 
 # Cell
-def _check_nf(nf): return check_int('nf', nf, min=1)
-def _check_mom(mom): return check_number('mom', mom, min=0., max=1.)
-def _check_eps(eps): return check_number('eps', eps, min=0., strict_min=True)
-
-def _check_input(x, nf=None, name='x'):
-    "`x` if it is a non-empty floating-point `(N, C, H, W)` tensor with `nf` channels, else a clear error."
-    check_tensor(name, x, ndim=4, floating=True, nonempty=True)
-    if nf is not None and x.shape[1] != nf:
-        raise ValueError(f"{name} must have {nf} channels (dim 1) for this layer, got shape {tuple(x.shape)}")
-    return x
-
 def _mean_var(x, dims):
-    "The mean and the biased variance of `x` over `dims`: the mean of the squared deviations (on the CPU, several times faster than `Tensor.var` over several dimensions)."
+    "The mean and the biased variance (mean squared deviation) of `x` over `dims`; faster than `Tensor.var` on CPUs."
     m = x.mean(dims, keepdim=True)
     xc = x - m
     return m, (xc * xc).mean(dims, keepdim=True)
 
-def _scale_shift(x, m, v, mults, adds, eps, training):
-    "`(x - m) / sqrt(v + eps) * mults + adds` with one division per channel; with fixed statistics (not `training`), as `x * scale + shift` in one pass."
-    scale = mults / (v + eps).sqrt()
-    if training: return torch.addcmul(adds, x - m, scale)
-    return torch.addcmul(adds - m * scale, x, scale)
-
-def _check_enough(x, dims, per='channel', groups=1, name='x'):
-    "The number of values in each of `groups` equal parts of `x`'s `dims`, if there are at least two to estimate a variance from."
-    n = math.prod(x.shape[d] for d in dims) // groups
-    if n < 2: raise ValueError(f"{name} has {n} value per {per} over dims {dims}, too few to estimate a variance from: got shape {tuple(x.shape)}")
-    return n
-
 # Cell
 class BatchNorm(nn.Module):
-    "Batch normalization of `(N, nf, H, W)` input: each channel to mean 0 and variance 1 over (N, H, W), then scaled by `mults` and shifted by `adds`."
+    "Batch norm of `(N, nf, H, W)` input: each channel to mean 0, variance 1 over (N, H, W); then `mults`, `adds`."
     def __init__(self, nf, mom=0.1, eps=1e-5):
         super().__init__()
-        self.nf, self.mom, self.eps = _check_nf(nf), _check_mom(mom), _check_eps(eps)
+        self.nf, self.mom, self.eps = nf, check_number('mom', mom, min=0., max=1.), eps
         self.mults = nn.Parameter(torch.ones(nf, 1, 1))
         self.adds = nn.Parameter(torch.zeros(nf, 1, 1))
         self.register_buffer('means', torch.zeros(1, nf, 1, 1))
         self.register_buffer('vars', torch.ones(1, nf, 1, 1))
 
     def update_stats(self, x):
-        "The batch's per-channel mean and (biased) variance; folds them into the running `means` and `vars` (unbiased)."
-        n = _check_enough(x, (0, 2, 3))
+        "The batch's per-channel mean and (biased) variance, folded into the running `means` and `vars` (unbiased)."
+        n = x.numel() // x.shape[1]
+        if n < 2: raise ValueError(f"BatchNorm: x {tuple(x.shape)} has {n} value per channel: no variance")
         m, v = _mean_var(x, (0, 2, 3))
         with torch.no_grad():
             self.means.lerp_(m, self.mom)
@@ -63,9 +41,14 @@ class BatchNorm(nn.Module):
         return m, v
 
     def forward(self, x):
-        _check_input(x, self.nf)
-        m, v = self.update_stats(x) if self.training else (self.means, self.vars)
-        return _scale_shift(x, m, v, self.mults, self.adds, self.eps, self.training)
+        if not self.training: return self.forward_fused(x)
+        m, v = self.update_stats(x)
+        return (x - m) / (v + self.eps).sqrt() * self.mults + self.adds
+
+    def forward_fused(self, x):
+        "Evaluation's fast path: the formula with the running statistics, as `x * scale + shift` in one pass."
+        scale = self.mults / (self.vars + self.eps).sqrt()
+        return torch.addcmul(self.adds - self.means * scale, x, scale)
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
@@ -75,64 +58,49 @@ def _normalize(x, dims, eps):
     m, v = _mean_var(x, dims)
     return (x - m) * (v + eps).rsqrt()
 
-def _check_groups(num_groups, nf):
-    "`num_groups` if it is a positive int that divides `nf`."
-    num_groups = check_int('num_groups', num_groups, min=1)
-    if nf % num_groups: raise ValueError(f"num_groups must divide nf={nf}, got num_groups={num_groups}")
-    return num_groups
-
 # Cell
 class LayerNorm(nn.Module):
-    "Layer normalization of `(N, C, H, W)` input: each sample to mean 0 and variance 1 over (C, H, W), then scaled by `mult` and shifted by `add` (scalars); `nf`, if given, is the channel count the input must have."
+    "Layer normalization: each sample to mean 0 and variance 1 over (C, H, W), then a scalar `mult` and `add`."
     def __init__(self, nf=None, eps=1e-5):
         super().__init__()
-        self.nf, self.eps = None if nf is None else _check_nf(nf), _check_eps(eps)
+        self.nf, self.eps = nf, eps
         self.mult, self.add = nn.Parameter(torch.tensor(1.)), nn.Parameter(torch.tensor(0.))
 
-    def forward(self, x): return _normalize(_check_input(x, self.nf), (1, 2, 3), self.eps) * self.mult + self.add
+    def forward(self, x): return _normalize(x, (1, 2, 3), self.eps) * self.mult + self.add
 
     def extra_repr(self): return f"{self.nf}, eps={self.eps}"
 
 # Cell
 class InstanceNorm(nn.Module):
-    "Instance normalization of `(N, nf, H, W)` input: each channel of each sample to mean 0 and variance 1 over (H, W), then per-channel `mults` and `adds`."
+    "Instance norm: each channel of each sample to mean 0 and variance 1 over (H, W); then `mults`, `adds`."
     def __init__(self, nf, eps=1e-5):
         super().__init__()
-        self.nf, self.eps = _check_nf(nf), _check_eps(eps)
+        self.nf, self.eps = nf, eps
         self.mults, self.adds = nn.Parameter(torch.ones(nf, 1, 1)), nn.Parameter(torch.zeros(nf, 1, 1))
 
-    def forward(self, x):
-        _check_enough(_check_input(x, self.nf), (2, 3))
-        return _normalize(x, (2, 3), self.eps) * self.mults + self.adds
+    def forward(self, x): return _normalize(x, (2, 3), self.eps) * self.mults + self.adds
 
     def extra_repr(self): return f"{self.nf}, eps={self.eps}"
 
 # Cell
 class GroupNorm(nn.Module):
-    "Group normalization of `(N, nf, H, W)` input: the channels cut into `num_groups` groups, each group of each sample to mean 0 and variance 1, then per-channel `mults` and `adds`."
+    "Group norm: each of `num_groups` groups of channels of each sample to mean 0, variance 1; then `mults`, `adds`."
     def __init__(self, num_groups, nf, eps=1e-5):
         super().__init__()
-        self.nf, self.eps = _check_nf(nf), _check_eps(eps)
-        self.num_groups = _check_groups(num_groups, nf)
+        if nf % num_groups: raise ValueError(f"GroupNorm: num_groups={num_groups} must divide nf={nf}")
+        self.num_groups, self.nf, self.eps = num_groups, nf, eps
         self.mults, self.adds = nn.Parameter(torch.ones(nf, 1, 1)), nn.Parameter(torch.zeros(nf, 1, 1))
 
     def forward(self, x):
-        n, c, h, w = _check_input(x, self.nf).shape
-        _check_enough(x, (1, 2, 3), per='group', groups=self.num_groups)
+        n, c, h, w = x.shape
         x = _normalize(x.reshape(n, self.num_groups, -1), 2, self.eps).reshape(n, c, h, w)
         return x * self.mults + self.adds
 
     def extra_repr(self): return f"{self.num_groups}, {self.nf}, eps={self.eps}"
 
 # Cell
-def _check_layer(ni, nf, ks, stride, norm):
-    "The sizes of a convolution as positive ints (lesson 06's `_check_conv`), once `norm` is known to be callable."
-    check_callable('norm', norm, 'a function nf -> normalization layer, such as BatchNorm or partial(GroupNorm, 4)')
-    return _check_conv(ni, nf, ks, stride)
-
 def conv_layer(ni, nf, ks=3, stride=2, bn=True, norm=BatchNorm, **kwargs):
-    "A `ks`x`ks` convolution from `ni` to `nf` channels (no bias when `bn`), `GeneralRelu(**kwargs)`, then `norm(nf)` when `bn`."
-    ni, nf, ks, stride = _check_layer(ni, nf, ks, stride, norm)
+    "A `ks`x`ks` convolution from `ni` to `nf` channels (no bias if `bn`), `GeneralRelu(**kwargs)`, `norm(nf)` if `bn`."
     layers = [nn.Conv2d(ni, nf, ks, padding=ks // 2, stride=stride, bias=not bn), GeneralRelu(**kwargs)]
     if bn: layers.append(norm(nf))
     return nn.Sequential(*layers)
@@ -143,10 +111,10 @@ def _batch_mom(mom, bs):
     return 1 - (1 - mom) / math.sqrt(max(bs - 1, 1))
 
 class RunningBatchNorm(nn.Module):
-    "Batch norm that normalizes with running averages of per-channel sums, sums of squares and counts, in training as in evaluation."
+    "Batch norm with running averages of per-channel sums, sums of squares and counts, in training as in evaluation."
     def __init__(self, nf, mom=0.1, eps=1e-5):
         super().__init__()
-        self.nf, self.mom, self.eps = _check_nf(nf), _check_mom(mom), _check_eps(eps)
+        self.nf, self.mom, self.eps = nf, check_number('mom', mom, min=0., max=1.), eps
         self.mults = nn.Parameter(torch.ones(nf, 1, 1))
         self.adds = nn.Parameter(torch.zeros(nf, 1, 1))
         self.register_buffer('sums', torch.zeros(1, nf, 1, 1))
@@ -155,27 +123,27 @@ class RunningBatchNorm(nn.Module):
         self.register_buffer('batch', torch.tensor(0.))
 
     def update_stats(self, x):
-        "Fold the batch `x` into the running averages; returns the new `sums` and `sqrs`, still attached to `x`'s graph."
+        "Fold the batch `x` into the running averages; the new `sums` and `sqrs`, still attached to `x`'s graph."
         mom1 = _batch_mom(self.mom, x.shape[0])
         sums = self.sums.lerp(x.sum((0, 2, 3), keepdim=True), mom1)
         sqrs = self.sqrs.lerp((x * x).sum((0, 2, 3), keepdim=True), mom1)
         with torch.no_grad():
             self.sums.copy_(sums); self.sqrs.copy_(sqrs)
-            self.count.mul_(1 - mom1).add_(mom1 * x.numel() / self.nf)     # count.lerp_(values per channel, mom1)
+            self.count.mul_(1 - mom1).add_(mom1 * x.numel() / self.nf)     # lerp to the values per channel
             self.batch += x.shape[0]
         return sums, sqrs
 
     def stats(self, sums, sqrs):
-        "Per-channel means and variances from running `sums` and `sqrs` (debiased by dividing by the running count)."
+        "Per-channel means and variances from running `sums` and `sqrs` (debiased: divided by the running count)."
         c = self.count.clamp_min(1e-12)
         means = sums / c
-        floor = torch.where(self.batch < 20, 0.01, 0.)      # a tensor, so that no step waits for the GPU to answer `batch < 20`
+        floor = torch.where(self.batch < 20, 0.01, 0.)      # a tensor: no step waits for a GPU to answer
         return means, torch.maximum(sqrs / c - means * means, floor)
 
     def forward(self, x):
-        _check_input(x, self.nf)
-        means, vars = self.stats(*(self.update_stats(x) if self.training else (self.sums, self.sqrs)))
-        return _scale_shift(x, means, vars, self.mults, self.adds, self.eps, self.training)
+        sums, sqrs = self.update_stats(x) if self.training else (self.sums, self.sqrs)
+        m, v = self.stats(sums, sqrs)
+        return (x - m) / (v + self.eps).sqrt() * self.mults + self.adds
 
     def extra_repr(self): return f"{self.nf}, mom={self.mom}, eps={self.eps}"
 
@@ -183,32 +151,27 @@ class RunningBatchNorm(nn.Module):
 _BATCH_NORMS = (BatchNorm, RunningBatchNorm, nn.BatchNorm2d)
 
 def _eval_stats(bn):
-    "The evaluation-mode `(mean, var, weight, bias, eps)` of `bn` (ours or `nn.BatchNorm2d`), each one value per channel."
-    if isinstance(bn, BatchNorm): return bn.means.flatten(), bn.vars.flatten(), bn.mults.flatten(), bn.adds.flatten(), bn.eps
-    if isinstance(bn, RunningBatchNorm):
-        means, vars = bn.stats(bn.sums, bn.sqrs)
-        return means.flatten(), vars.flatten(), bn.mults.flatten(), bn.adds.flatten(), bn.eps
-    check_type('bn', bn, _BATCH_NORMS, hint='fuse_conv_bn folds a BatchNorm, RunningBatchNorm or nn.BatchNorm2d')
-    if bn.running_mean is None: raise ValueError("bn has no running statistics (track_running_stats=False): it normalizes with batch statistics even in evaluation, so it cannot be folded")
-    ones = torch.ones_like(bn.running_mean)
-    return bn.running_mean, bn.running_var, ones if bn.weight is None else bn.weight, torch.zeros_like(ones) if bn.bias is None else bn.bias, bn.eps
-
-def _check_fusable(conv, n_channels):
-    "`conv` if it is an `nn.Conv2d` with `n_channels` output channels."
-    check_type('conv', conv, nn.Conv2d)
-    if conv.out_channels != n_channels: raise ValueError(f"conv has {conv.out_channels} output channels but bn normalizes {n_channels}")
-    return conv
+    "The evaluation-mode `(mean, var, weight, bias, eps)` of a batch norm `bn`, each one value per channel."
+    if isinstance(bn, RunningBatchNorm): mean, var = bn.stats(bn.sums, bn.sqrs)
+    elif isinstance(bn, BatchNorm): mean, var = bn.means, bn.vars
+    else:
+        if bn.running_mean is None: raise ValueError("bn has no running statistics to fold (track_running_stats=False)")
+        ones = torch.ones_like(bn.running_mean)
+        w, b = ones if bn.weight is None else bn.weight, 0 * ones if bn.bias is None else bn.bias
+        return bn.running_mean, bn.running_var, w, b, bn.eps
+    return mean.flatten(), var.flatten(), bn.mults.flatten(), bn.adds.flatten(), bn.eps
 
 def _conv_like(conv):
     "A new `nn.Conv2d` with the configuration of `conv`, and a bias."
-    return nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
-                     bias=True, padding_mode=conv.padding_mode, device=conv.weight.device, dtype=conv.weight.dtype)
+    c, w = conv, conv.weight
+    return nn.Conv2d(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation, c.groups,
+                     bias=True, padding_mode=c.padding_mode, device=w.device, dtype=w.dtype)
 
 # Cell
 def fuse_conv_bn(conv, bn):
-    "A new `nn.Conv2d` computing `bn(conv(x))` as `bn` computes it in evaluation mode: its scale folded into the weights, its shift into the bias."
+    "A new `nn.Conv2d` computing `bn(conv(x))` as in evaluation: `bn`'s scale in the weights, its shift in the bias."
     mean, var, mult, add, eps = _eval_stats(bn)
-    conv = _check_fusable(conv, len(mean))
+    if conv.out_channels != len(mean): raise ValueError(f"conv: {conv.out_channels} channels, bn: {len(mean)}")
     scale = mult / (var + eps).sqrt()
     fused = _conv_like(conv)
     with torch.no_grad():
@@ -218,20 +181,16 @@ def fuse_conv_bn(conv, bn):
 
 # Cell
 def _fuse_into(m):
-    "Fold, in place, each batch norm directly after a `Conv2d` in the `nn.Sequential`s in `m`; the number folded."
+    "Fold, in place, each batch norm right after a `Conv2d` in the `nn.Sequential`s of `m`; the number folded."
     n = sum(_fuse_into(c) for c in m.children())
     if not isinstance(m, nn.Sequential): return n
     for i, (a, b) in enumerate(zip(list(m), list(m)[1:])):
-        if isinstance(a, nn.Conv2d) and isinstance(b, _BATCH_NORMS): m[i], m[i + 1], n = fuse_conv_bn(a, b), nn.Identity(), n + 1
-    return n
-
-def _check_folded(n, model):
-    "`n` if it is at least 1, else an error saying why nothing in `model` could be folded."
-    if not n: raise ValueError(f"model ({type(model).__name__}) has no Conv2d directly followed by a batch norm in an nn.Sequential: nothing to fold (a batch norm after the activation cannot be folded)")
+        if isinstance(a, nn.Conv2d) and isinstance(b, _BATCH_NORMS):
+            m[i], m[i + 1], n = fuse_conv_bn(a, b), nn.Identity(), n + 1
     return n
 
 def fuse_bn(model):
-    "A copy of `model` in evaluation mode, with every batch norm that directly follows a `Conv2d` folded into that convolution."
+    "A copy of `model` in evaluation mode, each batch norm that directly follows a `Conv2d` folded into it."
     fused = copy.deepcopy(model).eval()
-    _check_folded(_fuse_into(fused), model)
+    if not _fuse_into(fused): raise ValueError(f"model: no Conv2d then batch norm in an nn.Sequential, nothing to fold")
     return fused

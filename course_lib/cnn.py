@@ -6,26 +6,28 @@ __all__ = ['normalize_to', 'Lambda', 'flatten', 'default_device', 'DeviceCallbac
            'ActivationStats', 'ProgressCallback']
 
 # Cell
-import math, os, sys, time
+import math, os, sys, time, warnings
 from functools import partial
 import torch
 from torch import nn, optim
 import torch.nn.functional as F
 from torch.nn import init
 import matplotlib.pyplot as plt
-from fastcore.basics import listify
+from fastcore.basics import listify, store_attr
 from fastcore.foundation import L
 from fastprogress.fastprogress import format_time
 import fastprogress.fastprogress as fp
 
 # Cell
-from .checks import check_callable, check_int, check_number, check_type
+from .checks import check_int
 from .init import normalize
 from .callbacks import Callback, Learner, Runner
 
 # Cell
 def normalize_to(train, valid):
     "`train` and `valid`, both normalised with the mean and standard deviation of `train`."
+    if train.dtype != valid.dtype: raise TypeError(f"normalize_to: train {train.dtype}, valid {valid.dtype}")
+    if not train.is_floating_point(): train, valid = train.float(), valid.float()     # raw pixels, e.g. uint8
     m, s = train.mean(), train.std()
     return normalize(train, m, s), normalize(valid, m, s)
 
@@ -34,36 +36,34 @@ class Lambda(nn.Module):
     "A layer that applies the function `func`: plain functions as steps of an `nn.Sequential`."
     def __init__(self, func):
         super().__init__()
-        self.func = check_callable('func', func)
+        self.func = func
     def forward(self, x): return self.func(x)
     def extra_repr(self): return getattr(self.func, '__name__', type(self.func).__name__)
 
 def flatten(x):
-    "Each sample of batch `x` as one flat row: shape `(bs, -1)`."
-    return x.view(x.shape[0], -1)
+    "Each sample of batch `x` as one flat row: shape `(bs, -1)`, as `nn.Flatten` gives (an empty batch too)."
+    return x.flatten(1)
 
 # Cell
-def _check_device(device, name='device'):
-    "`device` as a `torch.device`, or a clear error if it is not a device name or not available here."
+def _available(device):
+    "`device` as a `torch.device` if it names one this machine has, else None (asking does not initialise CUDA)."
     try: dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"{name} must be a device such as 'cpu', 'cuda', 'cuda:1' or 'mps', got {device!r}") from None
-    if not _available(dev): raise ValueError(f"{name}={device!r}: that device is not available on this machine (CUDA: {torch.cuda.is_available()}, MPS: {torch.backends.mps.is_available()})")
-    return dev
-
-def _available(dev):
-    "True if `dev` can be used here (asking does not initialise CUDA)."
-    if dev.type == 'cuda': return torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()
-    if dev.type == 'mps': return torch.backends.mps.is_available()
-    return dev.type == 'cpu'
+    except (RuntimeError, TypeError, ValueError): return None
+    if dev.type == 'cuda': ok = torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()
+    else: ok = dev.type == 'cpu' or dev.type == 'mps' and torch.backends.mps.is_available()
+    return dev if ok else None
 
 # Cell
 def default_device(device=None):
     "The device to train on: `device` if given, else `$COURSE_LIB_DEVICE`, else CUDA, then Apple MPS, then the CPU."
-    if device is not None: return _check_device(device)
-    if os.environ.get('COURSE_LIB_DEVICE'): return _check_device(os.environ['COURSE_LIB_DEVICE'], 'COURSE_LIB_DEVICE')
-    if torch.cuda.is_available(): return torch.device('cuda')
-    return torch.device('mps' if torch.backends.mps.is_available() else 'cpu')
+    name = 'device' if device is not None else 'COURSE_LIB_DEVICE'
+    if device is None: device = os.environ.get('COURSE_LIB_DEVICE') or None
+    if device is None and torch.cuda.is_available(): return torch.device('cuda')
+    if device is None: return torch.device('mps' if torch.backends.mps.is_available() else 'cpu')
+    if (dev := _available(device)) is None: raise ValueError(
+        f"{name}={device!r} is not a device name, or not available here (CUDA: {torch.cuda.is_available()}, "
+        f"MPS: {torch.backends.mps.is_available()}); 'cpu' always is")
+    return dev
 
 # Cell
 def _move_opt_state(opt, device):
@@ -73,73 +73,46 @@ def _move_opt_state(opt, device):
             if isinstance(v, torch.Tensor): state[k] = v.to(device)
 
 class DeviceCallback(Callback):
-    "Moves the model (at `begin_fit`) and each batch (at `begin_batch`) to `device`, by default `default_device()`."
+    "Moves the model (at `begin_fit`) and each batch (at `begin_batch`) to `device` (default: `default_device()`)."
     def __init__(self, device=None): self.device = default_device(device)
 
     def begin_fit(self):
         self.model.to(self.device)
         _move_opt_state(self.opt, self.device)
 
-    def begin_batch(self):
-        nb = self.device.type == 'cuda'
-        self.run.xb, self.run.yb = self.xb.to(self.device, non_blocking=nb), self.yb.to(self.device, non_blocking=nb)
+    def begin_batch(self): self.run.xb, self.run.yb = self.xb.to(self.device), self.yb.to(self.device)
 
     def __repr__(self): return f"{type(self).__name__}({str(self.device)!r})"
 
 CudaCallback = DeviceCallback
 
 # Cell
-def _check_conv(ni, nf, ks, stride):
-    "The sizes of a convolution as positive ints, or a clear error."
-    return [check_int(n, v, min=1) for n, v in (('ni', ni), ('nf', nf), ('ks', ks), ('stride', stride))]
-
 def conv2d(ni, nf, ks=3, stride=2):
     "A `ks`x`ks` convolution from `ni` to `nf` channels (padding `ks//2`, `stride`), then a ReLU."
-    ni, nf, ks, stride = _check_conv(ni, nf, ks, stride)
     return nn.Sequential(nn.Conv2d(ni, nf, ks, padding=ks // 2, stride=stride), nn.ReLU())
 
 # Cell
 class BatchTransformXCallback(Callback):
     "Replaces each batch's inputs `xb` by `tfm(xb)` before the model sees them."
     _order = 2
-    def __init__(self, tfm): self.tfm = check_callable('tfm', tfm)
+    def __init__(self, tfm): self.tfm = tfm
     def begin_batch(self): self.run.xb = self.tfm(self.xb)
     def __repr__(self): return f"{type(self).__name__}({self.tfm!r})"
 
 # Cell
-def _check_size(size):
-    "The per-sample `size` of `view_tfm` as a tuple of positive ints, or a clear error."
-    if not size: raise ValueError("view_tfm needs the size of one sample, e.g. view_tfm(1, 28, 28); got size=()")
-    return tuple(check_int('size', s, min=1) for s in size)
-
-def _check_viewable(x, size):
-    "A clear error unless every sample of batch `x` holds as many values as `size`."
-    per = x[0].numel() if x.ndim and len(x) else 0
-    if x.ndim == 0 or per != math.prod(size):
-        raise ValueError(f"view_tfm: size={size} holds {math.prod(size)} values per sample, but the batch of shape {tuple(x.shape)} has {per}")
-
-def _view(size, x):
-    _check_viewable(x, size)
-    return x.view(-1, *size)
+def _view(size, x): return x.view(len(x), *size)
 
 def view_tfm(*size):
-    "A batch transform viewing each batch as `(bs, *size)`: `view_tfm(1, 28, 28)` turns rows of 784 pixels into 1x28x28 images."
-    return partial(_view, _check_size(size))
+    "A batch transform viewing each batch as `(bs, *size)`: `view_tfm(1, 28, 28)` makes rows of 784 into images."
+    return partial(_view, size)
 
 # Cell
-def _check_cnn(data, nfs, layer):
-    "`nfs` as a list of positive ints; a clear error for a `data` without `c` or a `layer` that cannot be called."
-    if getattr(data, 'c', None) is None: raise ValueError(f"get_cnn_layers: data.c (the number of outputs) must be set, got data={data!r}")
-    check_callable('layer', layer, 'a function (ni, nf, ks, **kwargs) -> module, such as conv2d')
-    nfs = [check_int('nfs', n, min=1) for n in listify(nfs)]
-    if not nfs: raise ValueError("get_cnn_layers: nfs must list at least one channel count, got nfs=[]")
-    return nfs
-
 def get_cnn_layers(data, nfs, layer=conv2d, **kwargs):
-    "The layers of a CNN for `data`: a `layer` per channel count in `nfs` (from 1 input channel, the first 5x5), pooling, `flatten`, a `Linear` to `data.c`."
-    nfs = [1] + _check_cnn(data, nfs, layer)
+    "A CNN's layers: a `layer` per channel count in `nfs` (the first 5x5), pooling, a `Linear` to `data.c` outputs."
+    c, nfs = check_int('data.c', getattr(data, 'c', None), min=1), [1] + listify(nfs)
+    if len(nfs) < 2: raise ValueError("get_cnn_layers: nfs must list at least one channel count, got nfs=[]")
     return [layer(nfs[i], nfs[i + 1], 5 if i == 0 else 3, **kwargs) for i in range(len(nfs) - 1)] + [
-        nn.AdaptiveAvgPool2d(1), Lambda(flatten), nn.Linear(nfs[-1], data.c)]
+        nn.AdaptiveAvgPool2d(1), Lambda(flatten), nn.Linear(nfs[-1], c)]
 
 def get_cnn_model(data, nfs=(8, 16, 32, 32), layer=conv2d, **kwargs):
     "`get_cnn_layers(data, nfs, layer, **kwargs)` as an `nn.Sequential`."
@@ -147,53 +120,51 @@ def get_cnn_model(data, nfs=(8, 16, 32, 32), layer=conv2d, **kwargs):
 
 # Cell
 def get_runner(model, data, lr=0.6, cbs=None, opt_func=None, loss_func=F.cross_entropy):
-    "A `Learner` for `model` on `data` with optimizer `opt_func` (default `optim.SGD`) at rate `lr`, and a `Runner` with `cbs`."
-    opt = (opt_func or optim.SGD)(check_type('model', model, nn.Module).parameters(), lr=lr)
-    cbs = listify(cbs)
-    return (Learner(model, opt, loss_func, data),
-            Runner(cbs=[c for c in cbs if isinstance(c, Callback)], cb_funcs=[c for c in cbs if not isinstance(c, Callback)]))
+    "A `Learner` for `model` on `data` with `opt_func` (default `optim.SGD`) at rate `lr`, and a `Runner` with `cbs`."
+    opt, cbs = (opt_func or optim.SGD)(model.parameters(), lr=lr), L(cbs)
+    is_cb = lambda c: isinstance(c, Callback)
+    return Learner(model, opt, loss_func, data), Runner(cbs=cbs.filter(is_cb), cb_funcs=cbs.filter(is_cb, negate=True))
 
 # Cell
 class Hook():
-    "Calls `f(hook, module, input, output)` after each forward pass of module `m`, until `remove()` or the end of a `with` block."
+    "Calls `f(hook, module, input, output)` after each forward pass of `m`, until `remove()` or a `with` block ends."
     def __init__(self, m, f):
-        check_type('m', m, nn.Module, 'hook a layer of the model')
-        self.handle = m.register_forward_hook(partial(check_callable('f', f), self))
+        self.m, self.f, self.handle = m, f, None
+        self.add()
+    def add(self):
+        "Register the hook (again after `remove()`; never twice)."
+        if self.handle is None: self.handle = self.m.register_forward_hook(partial(self.f, self))
     def remove(self):
         "Unregister the hook (again is harmless)."
-        self.handle.remove()
-    def __enter__(self): return self
+        if self.handle is not None: self.handle.remove()
+        self.handle = None
+    def __enter__(self): return self.add() or self
     def __exit__(self, *exc): self.remove()
-    def __del__(self):
-        if hasattr(self, 'handle'): self.remove()
 
 # Cell
 def append_stats(hook, mod, inp, outp):
-    "A hook function: in training mode, append the mean and std of `outp` to `hook.stats`, a pair of lists of tensors."
+    "A hook function: in training mode, append the mean and std of `outp` to `hook.stats`, two lists of tensors."
     if not hasattr(hook, 'stats'): hook.stats = ([], [])
     if mod.training:
         hook.stats[0].append(outp.detach().mean())
         hook.stats[1].append(outp.detach().std())
 
 # Cell
-def _check_modules(ms):
-    "`ms` as a non-empty list of modules, or a clear error."
-    if not hasattr(ms, '__iter__'): raise TypeError(f"Hooks: ms must be a list of modules, e.g. list(model), got {type(ms).__name__}")
-    ms = list(ms)
-    if not ms: raise ValueError("Hooks: ms is empty: give the modules to hook, e.g. Hooks(list(model), f)")
-    for m in ms: check_type('ms', m, nn.Module, 'every item must be a layer of the model')
-    return ms
-
 class Hooks():
-    "A `Hook` with function `f` on each module of `ms`; indexes and iterates like a list; all are removed by `remove()` or at the end of a `with` block."
-    def __init__(self, ms, f): self.hooks = L(Hook(m, f) for m in _check_modules(ms))
+    "A `Hook` with function `f` on each module of `ms`, indexed like a list; `remove()` or a `with` block removes all."
+    def __init__(self, ms, f):
+        self.hooks = L(Hook(m, f) for m in ms)
+        if not self.hooks: raise ValueError("Hooks: ms is empty, so nothing would be recorded; e.g. list(model)")
     def __getitem__(self, i): return self.hooks[i]
     def __len__(self): return len(self.hooks)
     def __iter__(self): return iter(self.hooks)
+    def add(self):
+        "Register every hook again after `remove()`."
+        for h in self.hooks: h.add()
     def remove(self):
         "Unregister every hook."
         for h in self.hooks: h.remove()
-    def __enter__(self): return self
+    def __enter__(self): return self.add() or self
     def __exit__(self, *exc): self.remove()
     def __del__(self):
         if hasattr(self, 'hooks'): self.remove()
@@ -202,29 +173,24 @@ class Hooks():
 # Cell
 def children(m):
     "The direct sub-modules of `m`, as a list."
-    return list(check_type('m', m, nn.Module).children())
+    return list(m.children())
 
 # Cell
 def init_cnn(m, uniform=False, a=0.1):
-    "Kaiming-initialise every convolution of `m` (normal, or uniform if `uniform`) for an activation of negative slope `a`, zero its biases; return `m`."
+    "Kaiming-initialise each convolution of `m` (normal or uniform) for activations of negative slope `a`, zero biases."
     f = init.kaiming_uniform_ if uniform else init.kaiming_normal_
-    for l in check_type('m', m, nn.Module).modules():
+    for l in m.modules():
         if isinstance(l, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            f(l.weight, a=check_number('a', a, min=0))
+            f(l.weight, a=a)
             if l.bias is not None: l.bias.data.zero_()
     return m
 
 # Cell
-def _check_grelu(leak, sub, maxv):
-    "The `GeneralRelu` settings as floats (or None), or a clear error."
-    opt = lambda name, v, **kw: None if v is None else check_number(name, v, **kw)
-    return opt('leak', leak, min=0), opt('sub', sub), opt('maxv', maxv, min=0)
-
 class GeneralRelu(nn.Module):
-    "A ReLU, leaky with slope `leak` for negative inputs, shifted down by `sub`, capped at `maxv` (each only if given)."
+    "A ReLU, leaky with slope `leak` below zero, shifted down by `sub`, capped at `maxv` (each only if given)."
     def __init__(self, leak=None, sub=None, maxv=None):
         super().__init__()
-        self.leak, self.sub, self.maxv = _check_grelu(leak, sub, maxv)
+        store_attr()
 
     def forward(self, x):
         x = F.leaky_relu(x, self.leak) if self.leak is not None else F.relu(x)
@@ -236,25 +202,17 @@ class GeneralRelu(nn.Module):
 
 # Cell
 def conv_grelu(ni, nf, ks=3, stride=2, **kwargs):
-    "A `ks`x`ks` convolution from `ni` to `nf` channels (padding `ks//2`, `stride`), then `GeneralRelu(**kwargs)`."
-    ni, nf, ks, stride = _check_conv(ni, nf, ks, stride)
+    "A `ks`x`ks` convolution from `ni` to `nf` channels (padding `ks//2`, `stride`), then a `GeneralRelu(**kwargs)`."
     return nn.Sequential(nn.Conv2d(ni, nf, ks, padding=ks // 2, stride=stride), GeneralRelu(**kwargs))
 
 def get_learn_run(nfs, data, lr, layer, cbs=None, opt_func=None, uniform=False, **kwargs):
-    "`get_runner` for `get_cnn_model(data, nfs, layer, **kwargs)`, initialised with `init_cnn(model, uniform)`."
+    "`get_runner` for `get_cnn_model(data, nfs, layer, **kwargs)` after `init_cnn(model, uniform)`."
     model = init_cnn(get_cnn_model(data, nfs, layer, **kwargs), uniform=uniform)
     return get_runner(model, data, lr=lr, cbs=cbs, opt_func=opt_func)
 
 # Cell
-def _check_act_args(bins, hist_range, near_zero, every, max_iters):
-    "The `ActivationStats` settings, or a clear error."
-    if not (isinstance(hist_range, (tuple, list)) and len(hist_range) == 2): raise TypeError(f"hist_range must be a pair (low, high), got {hist_range!r}")
-    lo, hi = (check_number('hist_range', v) for v in hist_range)
-    if not lo < hi: raise ValueError(f"hist_range must be (low, high) with low < high, got {hist_range!r}")
-    return (check_int('bins', bins, min=1), (lo, hi), check_number('near_zero', near_zero, min=0),
-            check_int('every', every, min=1), None if max_iters is None else check_int('max_iters', max_iters, min=0))
-
-_BLOCK = 64   # records gathered on the device before one copy to the CPU
+_BLOCK = 64         # records gathered on the device before one copy to the CPU
+_MAX_BINS = 1000    # the finest histogram: finer than a plot's pixels only costs memory
 
 # Cell
 def _axes(axs, n, figsize):
@@ -268,16 +226,21 @@ def _xlabel(cb): return 'training batch' if cb.every == 1 else f'record (one per
 
 # Cell
 class ActivationStats(Callback):
-    "Records each layer's activation mean, std, fraction near zero and histogram at training batches, and plots them."
+    "Records each layer's activation mean, std, share near zero and histogram at training batches; plots them."
     def __init__(self, modules=None, bins=40, hist_range=(0, 10), near_zero=0.2, every=1, max_iters=10_000):
-        self.modules, self.hooks = modules, None
-        self.bins, self.hist_range, self.near_zero, self.every, self.max_iters = _check_act_args(bins, hist_range, near_zero, every, max_iters)
+        store_attr(but='modules')
+        self.modules = None if modules is None else list(modules)   # a generator is read once, here
+        self.hooks = None
+        check_int('bins', bins, min=1, max=_MAX_BINS); check_int('every', every, min=1)
+        if max_iters is not None: check_int('max_iters', max_iters, min=1)
+        if not hist_range[0] < hist_range[1]: raise ValueError(f"hist_range must be (low, high), got {hist_range!r}")
 
     def begin_fit(self):
-        self.hooks = None
-        self.hooks = Hooks(children(self.model) if self.modules is None else self.modules, self._record)
-        self._pending = [[] for _ in self.hooks]
-        self._done = [[] for _ in self.hooks]
+        ms = children(self.model) if self.modules is None else self.modules
+        stray = [m for m in ms if not any(m is l for l in self.model.modules())]
+        if stray: raise ValueError(f"ActivationStats: not layers of the model being fitted (older ones?): {stray[:3]}")
+        self.hooks = Hooks(ms, self._record)
+        self._pending, self._done = [[] for _ in self.hooks], [[] for _ in self.hooks]
         self._index = {id(h): i for i, h in enumerate(self.hooks)}
         self.n_recorded, self._on = 0, False
 
@@ -302,13 +265,15 @@ class ActivationStats(Callback):
             p.clear()
 
     def after_fit(self):
-        if self.hooks is None: return
+        if self.hooks is None: return          # begin_fit never ran
         self.hooks.remove()
         self._flush()
-        self.stats = [torch.cat(d) if d else torch.zeros(0, 3 + self.bins) for d in self._done]
+        self.hooks, self.stats = None, [torch.cat(d) if d else torch.zeros(0, 3 + self.bins) for d in self._done]
+        idle = [i for i, s in enumerate(self.stats) if not len(s)]
+        if self.n_recorded and idle: warnings.warn(f"ActivationStats: layers {idle} never ran in training: no records")
 
     def _stat(self, j):
-        if not hasattr(self, 'stats'): raise ValueError("ActivationStats has recorded nothing yet: train with `fit` first")
+        if not hasattr(self, 'stats'): raise ValueError("ActivationStats has recorded nothing yet: `fit` first")
         return torch.stack([s[:, j] for s in self.stats])
 
     @property
@@ -330,7 +295,7 @@ class ActivationStats(Callback):
         return torch.stack([s[:, 3:] for s in self.stats])
 
     def plot_stats(self, n_first=None, axs=None, title=''):
-        "Figure of each layer's activation mean and std over the first `n_first` (default: all) recorded batches, on 2 new axes or `axs`."
+        "Each layer's activation mean and std over the first `n_first` (default: all) records, on 2 new axes or `axs`."
         fig, axs = _axes(axs, 2, (10, 3))
         for name, vals, ax in (('mean', self.means, axs[0]), ('std', self.stds, axs[1])):
             for i, v in enumerate(vals): ax.plot(v[:n_first].numpy(), label=f'layer {i}')
@@ -340,20 +305,22 @@ class ActivationStats(Callback):
         return fig
 
     def plot_hist(self, axs=None, title=''):
-        "The 'colourful dimension' figure: per layer, the histogram at each recorded batch as one column (log scale), on new axes or `axs`."
+        "The 'colourful dimension': per layer, each record's histogram as one column (log scale), on new axes or `axs`."
         hists = self.hists
         fig, axs = _axes(axs, len(hists), (2.5 * len(hists), 2.5))
         for i, (h, ax) in enumerate(zip(hists, axs)):
-            ax.imshow(h.t().log1p().numpy(), origin='lower', aspect='auto', extent=(0, len(h), *self.hist_range))
+            extent = (0, len(h), *self.hist_range)
+            ax.imshow(h.t().log1p().numpy(), origin='lower', aspect='auto', extent=extent)
             ax.set(title=f'{title} layer {i}'.strip(), xlabel=_xlabel(self))
         plt.close(fig)
         return fig
 
     def plot_near_zero(self, ax=None, title=''):
-        "Figure of the fraction of each layer's activations near zero (`|x| < near_zero`) at each recorded batch."
+        "The share of each layer's activations near zero (`|x| < near_zero`) at each record."
         fig, (ax,) = _axes(ax, 1, (5, 3))
         for i, v in enumerate(self.near_zero_frac): ax.plot(v.numpy(), label=f'layer {i}')
-        ax.set(title=f'{title} fraction of |activation| < {self.near_zero}'.strip(), xlabel=_xlabel(self), ylim=(0, 1))
+        title = f'{title} fraction of |activation| < {self.near_zero}'.strip()
+        ax.set(title=title, xlabel=_xlabel(self), ylim=(0, 1))
         ax.legend(fontsize='small')
         plt.close(fig)
         return fig
@@ -362,7 +329,7 @@ class ActivationStats(Callback):
 def _env_flag(name): return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
 
 def _live_bars(bars):
-    "Whether to draw live bars: `bars` if given; else not under `$COURSE_LIB_NO_BARS`, else in a notebook or a terminal."
+    "Whether to draw live bars: `bars` if given; else not under `$COURSE_LIB_NO_BARS`; else in a notebook or terminal."
     if bars is not None: return bool(bars)
     if _env_flag('COURSE_LIB_NO_BARS') or fp.NO_BAR: return False
     return fp.IN_NOTEBOOK or sys.stdout.isatty()
@@ -380,19 +347,19 @@ def _fmt_secs(t): return f'{t:.1f}s' if t < 60 else format_time(t)
 
 # Cell
 class ProgressCallback(Callback):
-    "fastprogress bars over epochs and batches, and a table row per epoch from `run.avg_stats.log`; plain rows only when `bars` is False or there is no notebook or terminal."
+    "fastprogress bars over epochs and batches, a table row per epoch; plain rows without a notebook or terminal."
     _order = 1
-    def __init__(self, bars=None): self.bars, self._stats = bars, None
+    def __init__(self, bars=None): self.bars, self._stats, self.mbar = bars, None, None
 
     def _quiet(self, stats):
-        "Turn off the epoch line of `stats` (an `AvgStatsCallback`, or None): the table shows its numbers; `after_fit` restores it."
+        "Turn off the epoch line of `stats` (an `AvgStatsCallback`, or None): the table shows its numbers."
         self._stats = stats
         if stats is not None: self._shown, stats.show = stats.show, False
 
     def begin_fit(self):
-        self.live, self._header, self.n_rows = _live_bars(self.bars), None, 0
+        self._header, self.n_rows = None, 0
         self._quiet(getattr(self.run, 'avg_stats', None))
-        self.mbar = fp.master_bar(range(self.epochs)) if self.live else None
+        self.mbar = fp.master_bar(range(self.epochs)) if _live_bars(self.bars) else None
         self._t0 = time.perf_counter()
 
     def begin_epoch(self):
@@ -402,13 +369,13 @@ class ProgressCallback(Callback):
     def begin_validate(self): self._new_bar()
 
     def _new_bar(self):
-        if not self.live: return
+        if self.mbar is None: return
         self.mbar.update(self.epoch)
         self.pb = fp.progress_bar(range(self.iters), parent=self.mbar)
         self.pb.update(0)
 
     def after_batch(self):
-        if self.live: self.pb.update(self.iter + 1)
+        if self.mbar is not None: self.pb.update(self.iter + 1)
 
     def after_epoch(self):
         log = getattr(self.run, 'avg_stats', None)
@@ -418,7 +385,7 @@ class ProgressCallback(Callback):
     def _row(self, names, values):
         "Write one table row (and the header before the first)."
         cells = [_fmt(v) for v in values]
-        if self.live:
+        if self.mbar is not None:
             if self._header is None: self.mbar.write(names, table=True)
             self.mbar.write(cells, table=True)
         else:
@@ -429,4 +396,5 @@ class ProgressCallback(Callback):
 
     def after_fit(self):
         if self._stats is not None: self._stats.show, self._stats = self._shown, None
-        if self.live: _finish(self.mbar, self.n_rows)
+        if self.mbar is not None: _finish(self.mbar, self.n_rows)
+        self.mbar = None

@@ -1,5 +1,5 @@
 "Tests of course_lib.cnn: device choice, the CNN builders against PyTorch's own layers, hooks that clean up, ActivationStats, ProgressCallback."
-import io, os, pickle, subprocess, sys, textwrap
+import io, os, pickle, re, subprocess, sys, textwrap, warnings
 from functools import partial
 
 import pytest
@@ -154,9 +154,10 @@ def test_view_tfm_matches_reshape(size, bs):
 def test_view_tfm_refuses_a_size_that_does_not_fit(size, bs, extra):
     n = 1
     for s in size: n *= s
-    with pytest.raises(ValueError, match='size'): view_tfm(*size)(torch.zeros(bs, n + extra))
-    # twice the values per sample would view as 2*bs images without complaint: refused, not silently regrouped
-    with pytest.raises(ValueError, match='size'): view_tfm(*size)(torch.zeros(bs, 2 * n))
+    shape = str([bs, *size])
+    with pytest.raises(RuntimeError, match=re.escape(shape)): view_tfm(*size)(torch.zeros(bs, n + extra))
+    # twice the values per sample would view as 2*bs images with `-1`: PyTorch refuses, naming both sizes
+    with pytest.raises(RuntimeError, match=re.escape(shape)): view_tfm(*size)(torch.zeros(bs, 2 * n))
 
 
 def test_batch_transform_callback_applies_tfm():
@@ -333,8 +334,7 @@ def test_activation_stats_every_and_max_iters_bound_memory():
     assert run.activation_stats.means.shape[1] == len(range(0, n, 3))
     _, _, run = act_fit(2, max_iters=5)
     assert run.activation_stats.means.shape[1] == 5
-    _, _, run = act_fit(1, max_iters=0)
-    assert run.activation_stats.hists.shape[1] == 0
+    with pytest.raises(ValueError, match='max_iters'): ActivationStats(max_iters=0)     # would record nothing
 
 
 def test_activation_stats_only_training_batches_and_given_modules():
@@ -492,3 +492,112 @@ def test_progress_rows_when_resuming():
     run.logger = rows.append
     run.fit(4, learn, start_epoch=2)
     assert [r.split()[0] for r in rows] == ['epoch', '2', '3']
+
+
+# ---------------------------------------------------------------- builders and helpers under misuse
+def test_normalize_to_takes_raw_pixels_and_refuses_mixed_scales():
+    from course_lib.cnn import normalize_to
+    x = torch.randint(0, 256, (50, 784), generator=torch.Generator().manual_seed(0)).to(torch.uint8)
+    tr, va = normalize_to(x, x[:10])
+    ref_tr, ref_va = normalize_to(x / 255., x[:10] / 255.)
+    torch.testing.assert_close(tr, ref_tr); torch.testing.assert_close(va, ref_va)
+    assert tr.dtype == torch.float32 and abs(tr.mean().item()) < 1e-5
+    with pytest.raises(TypeError, match='uint8'): normalize_to(x, x[:10] / 255.)     # two scales: refused
+
+
+def test_flatten_of_an_empty_batch_is_like_nn_flatten():
+    for shape in ((0, 1, 28, 28), (0, 3), (2, 3, 4)):
+        x = torch.zeros(shape)
+        assert flatten(x).shape == nn.Flatten()(x).shape
+
+
+@pytest.mark.parametrize('c, exc', [(0, ValueError), (None, TypeError), (2.5, TypeError), ('10', TypeError)])
+def test_cnn_builders_refuse_a_bad_number_of_classes(c, exc):
+    class D: pass
+    d = D(); d.c = c
+    for build in (get_cnn_model, lambda d: get_cnn_layers(d, [4]), lambda d: get_learn_run([4], d, 0.1, conv2d)):
+        with pytest.raises(exc, match='data.c'): build(d)
+
+
+def test_get_cnn_layers_refuses_no_channels():
+    with pytest.raises(ValueError, match='nfs'): get_cnn_model(tiny_data(), nfs=[])
+
+
+# ---------------------------------------------------------------- hooks never record nothing in silence
+def test_hooks_entered_a_second_time_record_again():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    hooks = Hooks(model, append_stats)
+    with hooks: model(torch.randn(4, 2))
+    assert n_hooks(model) == 0
+    with hooks: model(torch.randn(4, 2))                      # registered again: records into the same lists
+    assert [len(h.stats[0]) for h in hooks] == [2, 2] and n_hooks(model) == 0
+    with hooks:
+        with hooks: model(torch.randn(4, 2))                  # nested: never registered twice
+    assert [len(h.stats[0]) for h in hooks] == [3, 3] and n_hooks(model) == 0
+
+
+def test_hooks_of_an_empty_list_are_refused():
+    with pytest.raises(ValueError, match='empty'): Hooks([], append_stats)
+    with pytest.raises(ValueError, match='empty'): Hooks((m for m in []), append_stats)
+
+
+def test_activation_stats_takes_a_generator_for_every_fit():
+    data = tiny_data()
+    torch.manual_seed(0)
+    learn, run = get_learn_run([4, 8], data, 0.1, conv2d, cbs=cbfs())
+    run.add_cbs(ActivationStats(modules=(m for m in learn.model[:2])))
+    for _ in range(2):
+        quiet(run).fit(1, learn)
+        assert run.activation_stats.means.shape == (2, len(data.train_dl))
+
+
+def test_activation_stats_refuses_modules_of_another_model():
+    "A re-run notebook cell builds a new model: the old model's layers are refused at begin_fit, before any training."
+    data = tiny_data()
+    old, _ = get_learn_run([4, 8], data, 0.1, conv2d, cbs=cbfs())
+    learn, run = get_learn_run([4, 8], data, 0.1, conv2d, cbs=cbfs())
+    w = learn.model[0][0].weight.detach().clone()
+    run.add_cbs(ActivationStats(modules=list(old.model)[:2]))
+    with pytest.raises(ValueError, match='not layers of the model being fitted') as info: quiet(run).fit(1, learn)
+    assert not getattr(info.value, '__notes__', None)                  # no second error from after_fit
+    assert torch.equal(learn.model[0][0].weight, w) and n_hooks(old.model) == n_hooks(learn.model) == 0
+
+
+def test_activation_stats_warns_about_a_layer_that_never_ran():
+    class Skip(nn.Module):
+        "Holds a layer that its forward never calls."
+        def __init__(self): super().__init__(); self.unused = nn.ReLU()
+        def forward(self, x): return x
+    data = tiny_data()
+    learn, run = get_learn_run([4, 8], data, 0.1, conv2d, cbs=cbfs())
+    learn.model.insert(1, Skip())
+    run.add_cbs(ActivationStats(modules=[learn.model[0], learn.model[1].unused]))
+    with pytest.warns(UserWarning, match=r'layers \[1\] never ran'): quiet(run).fit(1, learn)
+    assert len(run.activation_stats.stats[0]) == len(data.train_dl) and len(run.activation_stats.stats[1]) == 0
+
+
+@pytest.mark.parametrize('kw, name', [(dict(bins=10**9), 'bins'), (dict(bins=0), 'bins'), (dict(bins=True), 'bins'),
+                                      (dict(hist_range=(3, 3)), 'hist_range'), (dict(every=0), 'every')])
+def test_activation_stats_refuses_settings_that_record_nothing_or_too_much(kw, name):
+    with pytest.raises((ValueError, TypeError), match=name): ActivationStats(**kw)
+
+
+# ---------------------------------------------------------------- one error, the real one
+class FailAtBeginFit(Callback):
+    _order = -20           # before every library callback
+    def begin_fit(self): raise RuntimeError('the real error')
+
+
+@pytest.mark.parametrize('make', [lambda: ProgressCallback(bars=False), lambda: ProgressCallback(bars=True),
+                                  lambda: ActivationStats(), lambda: DeviceCallback('cpu')])
+def test_after_fit_of_a_callback_that_never_began_runs_cleanly(make, capsys):
+    data = tiny_data()
+    learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs())
+    cb = make()
+    run.add_cbs([cb, FailAtBeginFit()])
+    for _ in range(2):                                        # a fresh callback, then one reused after a failed fit
+        with pytest.raises(RuntimeError, match='the real error') as info: quiet(run).fit(1, learn)
+        assert not getattr(info.value, '__notes__', None), info.value.__notes__
+    assert n_hooks(learn.model) == 0 and run.avg_stats.show is True
+    run.remove_cbs(run.fail_at_begin_fit)
+    quiet(run).fit(1, learn)                                  # and it still works afterwards

@@ -1,8 +1,10 @@
 "DistributedCallback: 2 gloo processes under torchrun train exactly like one process with twice the batch size."
-import os, subprocess, sys, time
+import os, re, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from torch import nn
+import torch.nn.functional as F
+from unittest.mock import patch
 from hypothesis import given, strategies as st
 from course_lib.minibatch import Dataset, DataLoader, Sampler
 from course_lib.callbacks import Learner, DataBunch, Runner
@@ -42,8 +44,15 @@ def test_uneven_shards_end_cleanly(tmp_path):
     "65 samples, 2 ranks, bs 8: rank 0 has 5 batches, rank 1 has 4; DDP's join lets rank 1 wait instead of hanging."
     res, secs = torchrun(tmp_path, '--samples', 65, '--valid-samples', 41, '--bs', 8, '--epochs', 2, '--out', tmp_path/'un.pt', timeout=90)
     assert res.returncode == 0, res.stderr[-3000:]
-    log = load(tmp_path/'un.pt')['log']
-    assert 0 <= log['valid_accuracy'] <= 1
+    out = load(tmp_path/'un.pt')
+    # the validation numbers are those of the final weights on all 41 samples, each counted once (not one rank's
+    # shard, not an average of the ranks' averages, not padded): one process computes them from the saved weights
+    learn, _ = dist_train.train(n=65, n_valid=41, bs=8, epochs=0)
+    learn.model.load_state_dict(out['state'])
+    xv, yv = learn.data.valid_dl.ds.x, learn.data.valid_dl.ds.y
+    with torch.no_grad(): pred = learn.model(xv)
+    assert out['log']['valid_loss'] == pytest.approx(F.cross_entropy(pred, yv).item(), abs=1e-5)
+    assert out['log']['valid_accuracy'] == pytest.approx((pred.argmax(1) == yv).float().mean().item(), abs=1e-6)
 
 def test_rank_failure_ends_launch(tmp_path):
     """A rank raising in after_batch makes the whole launch exit non-zero, without waiting for the process-group timeout.
@@ -93,9 +102,58 @@ def test_same_permutation_on_every_rank_new_each_epoch():
     assert not torch.equal(a[0], b[0])
     assert torch.equal(epoch_order(0)[1], a[1])     # the same seed and epoch give the same shard again
 
-def test_torch_dataloader_is_refused():
+GOOD = dict(RANK='0', WORLD_SIZE='2', MASTER_ADDR='localhost', MASTER_PORT='29500')
+
+
+def test_torch_dataloader_is_refused_before_any_rendezvous():
     "A PyTorch DataLoader cannot have its sampler swapped after creation: a clear error says what to build instead."
-    ds = Dataset(torch.randn(8, 12), torch.zeros(8, dtype=torch.long))
-    with pytest.raises(TypeError, match='data.train_dl must be a course_lib DataLoader'):
-        from course_lib.distributed import _check_shardable
-        _check_shardable(torch.utils.data.DataLoader(ds, batch_size=4), 'train_dl')
+    learn, run = dist_train.train(n=8, bs=4, epochs=0)
+    learn.data.train_dl = torch.utils.data.DataLoader(learn.data.train_dl.ds, batch_size=4)
+    with patch.dict(os.environ, GOOD), pytest.raises(TypeError, match=r'data.train_dl \(DataLoader\) must be a course_lib'):
+        run.fit(1, learn)                      # would wait 60 s for rank 1 if it met the others first
+    assert not torch.distributed.is_initialized()
+
+
+@pytest.mark.parametrize('env, drop, name', [(dict(RANK='2'), (), '$RANK'), (dict(RANK='-1'), (), '$RANK'),
+                                             (dict(WORLD_SIZE='x'), (), '$WORLD_SIZE'), ({}, ('MASTER_PORT',), '$MASTER_PORT'),
+                                             (dict(LOCAL_RANK='2'), (), '$LOCAL_RANK')])
+def test_launch_is_checked_before_any_rendezvous(env, drop, name):
+    "Each wrong launch variable is named at once, by init_distributed and by DistributedCallback, before waiting for peers."
+    learn, run = dist_train.train(n=8, bs=4, epochs=0)
+    with patch.dict(os.environ, {**GOOD, **env}):
+        for k in drop: os.environ.pop(k)
+        for call in (init_distributed, lambda: run.fit(1, learn)):
+            with pytest.raises(ValueError, match=re.escape(name)): call()
+    assert not torch.distributed.is_initialized() and type(learn.model) is nn.Sequential
+
+
+def test_slurm_tasks_without_torch_variables_are_named():
+    "A bare `srun -n 4 python train.py`: init_distributed refuses, the callback warns that each task trains alone."
+    learn, run = dist_train.train(n=8, bs=4, epochs=0)
+    with patch.dict(os.environ, SLURM_PROCID='1', SLURM_NTASKS='4'):
+        for k in (*GOOD, 'LOCAL_RANK'): os.environ.pop(k, None)
+        with pytest.raises(ValueError, match='SLURM started 4 tasks'): init_distributed()
+        with pytest.warns(UserWarning, match='each task would train alone'): run.fit(1, learn)
+    with patch.dict(os.environ, SLURM_PROCID='0', SLURM_NTASKS='1'):          # one task: nothing to say
+        import warnings
+        with warnings.catch_warnings(): warnings.simplefilter('error'); run.fit(1, learn)
+
+
+def test_sampler_seed_and_epoch_are_checked_where_given():
+    s = ShardedSampler(Dataset(torch.arange(6), torch.arange(6)), 2, 0, 2, shuffle=True)
+    with pytest.raises(TypeError, match='epoch'): s.set_epoch(0.5)
+    with pytest.raises(TypeError, match='seed'): ShardedSampler(Dataset(torch.arange(6), torch.arange(6)), 2, 0, 2, seed='1')
+
+
+def test_callback_that_never_began_ends_cleanly():
+    "A callback failing in begin_fit before DistributedCallback's: the user's error alone, nothing changed."
+    from course_lib.callbacks import Callback
+    class Fail(Callback):
+        _order = -20
+        def begin_fit(self): raise RuntimeError('the real error')
+    learn, run = dist_train.train(n=8, bs=4, epochs=0)
+    sampler, model = learn.data.train_dl.sampler, learn.model
+    run.add_cbs(Fail())
+    with patch.dict(os.environ, GOOD), pytest.raises(RuntimeError, match='the real error') as info: run.fit(1, learn)
+    assert not getattr(info.value, '__notes__', None)
+    assert learn.model is model and learn.data.train_dl.sampler is sampler and not torch.distributed.is_initialized()
