@@ -85,9 +85,9 @@ def t_quantile(q, df):
 # Internal Cell
 def paired_compare(a, b, alpha=0.05, power=0.8):
     "Paired comparison of runs `a` and `b`: mean difference, 95% CI, p-value, smallest detectable difference."
-    d = torch.as_tensor(a, dtype=torch.float64) - torch.as_tensor(b, dtype=torch.float64)
-    if len(a) != len(b) or len(a) < 2 or d.isnan().any():
+    if len(a) != len(b) or len(a) < 2 or any(map(math.isnan, [*a, *b])):
         raise ValueError(f"a and b must be paired runs (2 or more, no NaN: a run failed), got {len(a)} and {len(b)}")
+    d = torch.as_tensor(a, dtype=torch.float64) - torch.as_tensor(b, dtype=torch.float64)
     n = len(d)
     diff, se = d.mean().item(), d.std().item() / math.sqrt(n)
     half = t_quantile(0.975, n - 1) * se
@@ -276,7 +276,7 @@ def split_classes(split, n_classes=10):
 def _per_class(y, n):
     "`n`, once checked that every class of `y` has `n` examples."
     fewest = int(y.unique(return_counts=True)[1].min())
-    if not 0 <= n <= fewest: raise ValueError(f"n_per_class must be in 0..{fewest} (y's rarest class), got {n!r}")
+    if not (isinstance(n, int) and 0 <= n <= fewest): raise ValueError(f"n_per_class: an int in 0..{fewest}, not {n!r}")
     return n
 
 def per_class_subset(x, y, n_per_class):
