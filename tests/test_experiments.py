@@ -569,11 +569,14 @@ def test_experiment_3_answer_on_real_digits():
     g = torch.Generator().manual_seed(3)
     generated = ({k: E.generated_images(k, 600, g) for k in ('noise', 'lines')},
                  torch.cat([E.generated_images(k, 200, g) for k in E.GENERATED_KINDS]))
-    configs = {'a': ('max_prob', 1, ()), 'b1': ('none_class', 1, ()), 'bv': ('none_class', 3, ('noise', 'lines'))}
+    configs = {'a': ('max_prob', 1, ()), 'b1': ('none_class', 1, ()), 'b3': ('none_class', 3, ()),
+               'bv': ('none_class', 3, ('noise', 'lines'))}
     plan = open_set_plan(data[1], data[3], ((6, 7, 8, 9), (8, 9, 0, 1), (0, 1, 2, 3), (2, 3, 4, 5), (4, 5, 6, 7)), [0, 1])
     res = E.none_kinds_experiment(data, generated, plan, configs, {'max_prob': 0.3, 'none_class': 0.3},
                                   epochs=6, n_batches=25, nh=50)
     rows = {(r['a'], r['b'], r['metric']): r['verdict'] for r in compare_all(res, [
-        ('bv', 'a', 'AUROC arcs'), ('bv', 'b1', 'AUROC arcs'), ('b1', 'a', 'AUROC arcs'), ('bv', 'a', 'AUROC lines')])}
-    assert rows['bv', 'a', 'AUROC arcs'] == rows['bv', 'b1', 'AUROC arcs'] == rows['bv', 'a', 'AUROC lines'] == 'higher'
-    assert rows['b1', 'a', 'AUROC arcs'] != 'higher'                  # one none digit is no better than max prob on them
+        ('bv', 'a', 'AUROC arcs'), ('bv', 'b3', 'AUROC arcs'), ('b1', 'a', 'AUROC arcs'), ('b1', 'a', 'AUROC new digit'),
+        ('bv', 'a', 'AUROC new digit')])}
+    assert rows['bv', 'a', 'AUROC arcs'] == rows['bv', 'b3', 'AUROC arcs'] == 'higher'   # noise and lines make the gain
+    assert rows['b1', 'a', 'AUROC arcs'] != 'higher' and rows['b1', 'a', 'AUROC new digit'] != 'higher'   # one digit: no gain
+    assert rows['bv', 'a', 'AUROC new digit'] != 'lower'
