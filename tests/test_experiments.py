@@ -475,3 +475,108 @@ def test_multilabel_plan_draws_per_seed_and_experiment_runs():
     for m in MULTILABEL_METHODS:
         r = multilabel_experiment(m, plan, 0.3, epochs=2, n_batches=3)[m]
         assert r['updates'] == [6, 6] and all(0 <= v <= 1 for v in r['mAP'] + r['exact'])
+
+
+# --- the module's public names, and the boundary checks the lean rule keeps ------------
+
+def test_star_import_brings_only_the_metrics():
+    "`from course_lib.experiments import *` (and so course_lib.all) gives the metrics, not generic driver names."
+    assert sorted(E.__all__) == ['auroc', 'average_precision', 'exact_match', 'f1_scores', 'mean_average_precision']
+    ns = {}
+    exec('from course_lib.experiments import *', ns)
+    assert not {'predict', 'collect', 'reject', 'compare_all', 'resample', 'Ensemble'} & set(ns)
+
+
+def test_set_metrics_refuse_scores_but_take_bools_and_integers():
+    probs, targ = torch.tensor([[.9, .6, .1], [.8, .3, .2]]), torch.tensor([[1., 1., 0.], [1., 0., 0.]])
+    for metric in (exact_match, f1_scores, multilabel_metrics):
+        with pytest.raises(ValueError, match='not scores'): metric(probs, targ)
+    pred = threshold_rule(probs, 0.5)
+    assert exact_match(pred, targ) == exact_match(pred.long(), targ.bool()) == exact_match(pred.float(), targ) == 1.
+
+
+def test_train_ensemble_refuses_a_loss_that_mixes_the_models():
+    "A loss reduced over the models too would give every model the sum of the learning rates: refused before training."
+    x, idx, t = torch.rand(20, 5), torch.stack([torch.arange(10), torch.arange(10, 20)]), torch.eye(3)[torch.zeros(2, 10).long()]
+    with pytest.raises(ValueError, match='one loss per model'):
+        train_ensemble(x, idx, t, lambda o, tt: soft_cross_entropy(o, tt).mean(), 0.1, [0, 1], epochs=1, n_batches=2)
+    assert train_ensemble(x, idx, t, soft_cross_entropy, 0.1, [0, 1], epochs=1, n_batches=2).n_iter == 2
+
+
+def test_per_class_subset_refuses_unpaired_x_and_y():
+    with pytest.raises(ValueError, match='same length'): per_class_subset(torch.rand(9, 2), torch.arange(3).repeat(4), 2)
+
+
+# --- experiment 3: none classes trained on several kinds of "none" ------------------------
+
+def test_generated_images_are_deterministic_images_without_digits_kind_by_kind():
+    for kind in E.GENERATED_KINDS:
+        a, b = (E.generated_images(kind, 5, torch.Generator().manual_seed(0)) for _ in range(2))
+        assert a.shape == (5, 784) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+    lines, arcs = (E.generated_images(k, 200, torch.Generator().manual_seed(1)) for k in ('lines', 'arcs'))
+    assert ((lines > 0.5).sum(1) > 10).all() and ((arcs > 0.5).sum(1) > 10).all()          # a visible stroke each
+    assert not torch.allclose(lines.mean(0), arcs.mean(0), atol=0.02)                    # two different kinds
+
+
+def test_split_classes_and_training_sets_with_several_none_digits():
+    assert split_classes((6, 7, 8, 9)).tolist() == list(range(10))
+    assert split_classes((0, 1, 2, 3)).tolist() == [6, 7, 8, 9, 0, 1, 2, 3, 4, 5]
+    y = torch.arange(10).repeat(5)
+    run = open_set_plan(y, None, [(0, 1, 2, 3)], [0], n_train=3)[0]
+    for n_none in (1, 2, 3):
+        idx, t = open_set_training_set('none_class', y, run, n_none)
+        assert set(y[idx].tolist()) == set(range(4, 10)) | set(range(n_none)) and t.shape[1] == 7
+        assert (t[y[idx] < 4].argmax(-1) == 6).all()                                    # every none digit is 'none'
+    idx, t = open_set_training_set('max_prob', y, run, 3)
+    assert set(y[idx].tolist()) == set(range(4, 10)) and t.shape[1] == 6
+
+
+def test_none_kinds_experiment_trains_each_config_on_its_kinds_only(monkeypatch):
+    "No training set holds the new digit or arcs; each none class holds exactly the none digits and kinds it names."
+    x, y = _toy_digits(20)
+    g = torch.Generator().manual_seed(0)
+    pools = {k: E.generated_images(k, 30, g) for k in ('noise', 'lines')}
+    generated = (pools, torch.cat([E.generated_images(k, 10, g) for k in E.GENERATED_KINDS]))
+    configs = {'a': ('max_prob', 1, ()), 'b1': ('none_class', 1, ()), 'b3': ('none_class', 3, ()),
+               'bv': ('none_class', 3, ('noise', 'lines'))}
+    seen, real = [], E.train_ensemble
+    def spy(x_, idx, targets, *args, **kw):
+        seen.append((x_, idx.clone(), targets.clone()))
+        return real(x_, idx, targets, *args, **kw)
+    monkeypatch.setattr(E, 'train_ensemble', spy)
+    plan = open_set_plan(y, y, [(6, 7, 8, 9), (0, 1, 2, 3)], [0], n_train=10)
+    res = E.none_kinds_experiment((x, y, x, y), generated, plan, configs, {'max_prob': 0.3, 'none_class': 0.3},
+                                  n_per_kind=20, epochs=1, n_batches=2, nh=8)
+    assert list(res) == list(configs) and set(res['a']) == set(E.NONE_KINDS_METRICS)
+    n = len(x)
+    for (name, (method, n_none, kinds)), (x_all, idx, targets) in zip(configs.items(), seen):
+        assert torch.equal(x_all[n:n + 30], pools['noise']) and torch.equal(x_all[n + 30:], pools['lines'])
+        for r, i, t in zip(plan, idx, targets):
+            digits, gen = i[i < n], i[i >= n] - n
+            none_digits, new = r['split'][:-1], r['split'][-1]
+            assert new not in y[digits].tolist()
+            assert set(y[digits].tolist()) & set(r['split']) == (set(none_digits[:n_none]) if method == 'none_class' else set())
+            assert len(gen) == 20 * len(kinds)
+            assert set((gen // 30).tolist()) == {('noise', 'lines').index(k) for k in kinds}     # only the kinds named
+            if len(gen): assert (t[i >= n].argmax(-1) == t.shape[-1] - 1).all()                 # generated images are 'none'
+
+
+def test_experiment_3_answer_on_real_digits():
+    "The answer 05c gives: none examples of varied kinds make the none class beat max prob on strokes it never saw."
+    from course_lib.data import get_data
+    x, y, xv, yv = get_data(source='sample')
+    data = (*per_class_subset(x, y, 400), *per_class_subset(xv, yv, 100))
+    g = torch.Generator().manual_seed(3)
+    generated = ({k: E.generated_images(k, 600, g) for k in ('noise', 'lines')},
+                 torch.cat([E.generated_images(k, 200, g) for k in E.GENERATED_KINDS]))
+    configs = {'a': ('max_prob', 1, ()), 'b1': ('none_class', 1, ()), 'b3': ('none_class', 3, ()),
+               'bv': ('none_class', 3, ('noise', 'lines'))}
+    plan = open_set_plan(data[1], data[3], ((6, 7, 8, 9), (8, 9, 0, 1), (0, 1, 2, 3), (2, 3, 4, 5), (4, 5, 6, 7)), [0, 1])
+    res = E.none_kinds_experiment(data, generated, plan, configs, {'max_prob': 0.3, 'none_class': 0.3},
+                                  epochs=6, n_batches=25, nh=50)
+    rows = {(r['a'], r['b'], r['metric']): r['verdict'] for r in compare_all(res, [
+        ('bv', 'a', 'AUROC arcs'), ('bv', 'b3', 'AUROC arcs'), ('b1', 'a', 'AUROC arcs'), ('b1', 'a', 'AUROC new digit'),
+        ('bv', 'a', 'AUROC new digit')])}
+    assert rows['bv', 'a', 'AUROC arcs'] == rows['bv', 'b3', 'AUROC arcs'] == 'higher'   # noise and lines make the gain
+    assert rows['b1', 'a', 'AUROC arcs'] != 'higher' and rows['b1', 'a', 'AUROC new digit'] != 'higher'   # one digit: no gain
+    assert rows['bv', 'a', 'AUROC new digit'] != 'lower'
