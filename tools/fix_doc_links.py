@@ -116,11 +116,22 @@ def drop_inherited_docs(text, ns):
 
 
 def package_names(lib):
-    "The namespace of `from <lib>.all import *`, or None where the package cannot be imported."
-    try: return importlib.import_module(f'{lib}.all')
+    "The names of `from <lib>.all import *`, then every other top-level name of the package's modules, or None."
+    try: ns = importlib.import_module(f'{lib}.all')
     except Exception as e:   # run without the project's venv: leave the bases and docstrings as nbdev wrote them
         print(f'fix_doc_links: {lib}.all not importable ({type(e).__name__}): base classes left as written', file=sys.stderr)
         return None
+    names = type(ns)(ns.__name__)
+    names.__dict__.update(vars(ns))
+    for m in _submodules(lib):
+        for k, v in vars(m).items(): names.__dict__.setdefault(k, v)   # documented names that `all` does not bring
+    return names
+
+
+def _submodules(lib):
+    import pkgutil
+    pkg = importlib.import_module(lib)
+    return [importlib.import_module(f'{lib}.{m.name}') for m in pkgutil.iter_modules(pkg.__path__) if m.name != 'all']
 
 
 def _link(href, text, baseurl=None, name=None):
