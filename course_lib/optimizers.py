@@ -21,7 +21,7 @@ def maybe_update(os, dest, f):
         for k, v in f(o).items(): dest.setdefault(k, v)
 
 # Cell
-def _param_groups(params, defaults):
+def _make_groups(params, defaults):
     "A dict per group, torch-style: its `params` and every hyper-parameter (its own, else the default)."
     groups = list(params)
     if not groups or not isinstance(groups[0], (list, tuple, dict)): groups = [groups]
@@ -39,7 +39,7 @@ class Optimizer():
     def __init__(self, params, steppers, **defaults):
         self.steppers = listify(steppers)
         maybe_update(self.steppers, defaults, get_defaults)
-        self.param_groups, self.state = _param_groups(params, defaults), {}
+        self.param_groups, self.state = _make_groups(params, defaults), {}
 
     @property
     def hypers(self):
