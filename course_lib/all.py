@@ -15,7 +15,9 @@ from .early_stopping import *
 from .experiments import *
 from .cnn import *
 from .batchnorm import *
+from .lsuv import *
 from .distributed import *
+from .optimizers import *
 from .checks import *
 
 # Cell
@@ -38,4 +40,4 @@ def _lesson_modules(ns):
 
 # Cell
 _course_names = ['torch', 'nn', 'F', 'optim', 'tensor', 'partial', 'listify', 'plt', 'Path', 're']
-__all__ += _course_names + [n for m in _lesson_modules(globals()) for n in m.__all__]
+__all__ += list(dict.fromkeys(_course_names + [n for m in _lesson_modules(globals()) for n in m.__all__]))
