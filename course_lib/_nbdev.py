@@ -241,7 +241,25 @@ index = {"check_type": "00a_checks.ipynb",
          "adam_opt": "09_optimizers.ipynb",
          "rmsprop_step": "09_optimizers.ipynb",
          "lamb_step": "09_optimizers.ipynb",
-         "lamb": "09_optimizers.ipynb"}
+         "lamb": "09_optimizers.ipynb",
+         "near": "99a_exp.ipynb",
+         "test_near": "99a_exp.ipynb",
+         "test_near_zero": "99a_exp.ipynb",
+         "Datasets": "99a_exp.ipynb",
+         "datasets": "99a_exp.ipynb",
+         "pg_dicts": "99a_exp.ipynb",
+         "init_cnn_": "99a_exp.ipynb",
+         "nb_auto_export": "99a_exp.ipynb",
+         "course_module": "99a_exp.ipynb",
+         "nb_00": "99a_exp.ipynb",
+         "nb_01": "99a_exp.ipynb",
+         "nb_02": "99a_exp.ipynb",
+         "nb_03": "99a_exp.ipynb",
+         "nb_04": "99a_exp.ipynb",
+         "nb_05": "99a_exp.ipynb",
+         "nb_05b": "99a_exp.ipynb",
+         "nb_06": "99a_exp.ipynb",
+         "nb_07": "99a_exp.ipynb"}
 
 modules = ["checks.py",
            "download.py",
@@ -259,7 +277,8 @@ modules = ["checks.py",
            "lsuv.py",
            "distributed.py",
            "optimizers.py",
-           "all.py"]
+           "all.py",
+           "exp/__init__.py"]
 
 doc_url = "https://course-lib.github.io/course_lib/"
 
