@@ -9,7 +9,7 @@ Usage: tools/lean_share.py [--max-defensive PCT] [--max-long PCT] [-v] [modules.
 import argparse, ast, pathlib, re, sys
 
 PKG = pathlib.Path(__file__).resolve().parents[1] / 'course_lib'
-SKIP = {'_nbdev', '__init__'}   # nbdev's generated index and the empty package file
+SKIP = {'_nbdev', ''}   # nbdev's generated index and the package's empty __init__.py
 VALIDATOR = re.compile(r'_?check')
 
 def _lines(node): return set(range(node.lineno, node.end_lineno + 1))
@@ -25,6 +25,11 @@ def _body(f, text):
         body = body[1:]
     lines = set().union(*map(_lines, body)) if body else set()
     return {l for l in lines if text[l - 1].strip() and not text[l - 1].strip().startswith('#')}
+
+def _name(path):
+    "The module's dotted name inside the package: 'data', or 'exp' for exp/__init__.py."
+    parts = path.relative_to(PKG).with_suffix('').parts
+    return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
 
 def _is_guard(n): return isinstance(n, ast.If) and n.body and all(isinstance(s, ast.Raise) for s in n.body) and not n.orelse
 
@@ -49,8 +54,8 @@ def main():
     ap.add_argument('modules', nargs='*'); ap.add_argument('-v', action='store_true', help='list functions with checks')
     ap.add_argument('--max-defensive', type=float); ap.add_argument('--max-long', type=float)
     a = ap.parse_args()
-    mods = a.modules or sorted(p.stem for p in PKG.rglob('*.py') if p.stem not in SKIP)
-    paths = {m: next(PKG.rglob(f'{m}.py')) for m in mods}
+    every = {_name(p): p for p in sorted(PKG.rglob('*.py')) if _name(p) not in SKIP}
+    paths = {m: every[m] for m in a.modules} if a.modules else every
     td = tb = tl = tn = 0
     print(f"{'module':<22} {'defensive / body lines':>24}   {'long / all lines':>18}")
     for m, p in paths.items():
