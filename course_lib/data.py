@@ -24,17 +24,13 @@ class _ArrayClass:
 
 _ARRAY_CLASS = _ArrayClass()
 
-def _check_dtype(dtype):
-    "A fresh copy of `dtype` if it holds plain numbers (the file's own copy may carry flags that mark it as objects)."
-    if dtype.kind not in 'biuf': raise UnsafePickleError(f"refusing an array of dtype {dtype!r}: only numbers")
-    return np.dtype(dtype.str)
-
 class _CheckedArray(np.ndarray):
     "An array whose state (shape, dtype, data) is checked against the data before NumPy allocates anything."
     __slots__ = ()
     def __setstate__(self, state):
         *head, shape, dtype, fortran, data = state
-        dtype = _check_dtype(dtype)
+        if dtype.kind not in 'biuf': raise UnsafePickleError(f"refusing an array of dtype {dtype!r}: only numbers")
+        dtype = np.dtype(dtype.str)   # a fresh copy: the file's may carry flags that mark plain numbers as objects
         need = math.prod(shape) * dtype.itemsize   # exact: Python ints do not wrap around
         if need != len(data):
             raise UnsafePickleError(f"array {shape} of {dtype} needs {need:,} bytes, the file holds {len(data):,}")
@@ -45,8 +41,10 @@ def _reconstruct(cls, shape, dtype):
     return np.ndarray.__new__(_CheckedArray, (0,), np.uint8)
 
 def _frombuffer(buf, dtype, shape, order):
-    "NumPy 2's protocol-5 array constructor: a view of the bytes `buf` (never a copy), in the shape the file gives."
-    return np.frombuffer(buf, _check_dtype(dtype)).reshape(shape, order=order)
+    "NumPy 2's protocol-5 array constructor, through the same checked `__setstate__` as every other array."
+    a = _reconstruct(_ARRAY_CLASS, (0,), b'b')
+    a.__setstate__((shape, dtype, order == 'F', bytes(buf)))
+    return a
 
 # Cell
 def _latin1_encode(obj, encoding='latin1'):
@@ -141,24 +139,27 @@ _SPLITS = ('train', 'valid', 'test')
 COURSE_FILE_MAX_BYTES = 70_000 * (784 * 4 + 8) + (1 << 20)   # 70,000 float32 images and int64 labels, and room
 
 def _check_course_split(x, y, split, path):
-    "One `(x, y)` pair of a course-format file as tensors, if its layout, dtypes and values are MNIST's."
+    "Refuse an `(x, y)` pair of a course-format file unless its layout, dtypes and values are MNIST's."
     got = [f"{v.dtype} {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__ for v in (x, y)]
     if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.dtype == np.float32 and x.ndim == 2
             and x.shape[1] == 784 and y.shape == (len(x),) and y.dtype.kind in 'iu'):
         raise ValueError(f"{path}: {split} split: need NumPy x float32 (n, 784), y integer (n,); got {', '.join(got)}")
     if x.size and not 0 <= x.min() <= x.max() <= 1: raise ValueError(f"{path}: {split} split: pixels outside [0, 1]")
     if y.size and not 0 <= y.min() <= y.max() <= 9: raise ValueError(f"{path}: {split} split: labels outside 0..9")
+
+def _tensors(x, y):
+    "A checked `(x, y)` pair as float32 and int64 tensors of their own (writeable, contiguous)."
     return tuple(torch.from_numpy(np.require(a, t, ['C_CONTIGUOUS', 'WRITEABLE'])) for a, t in ((x, 'f4'), (y, 'i8')))
 
 # Cell
 def load_course_file(path):
     "Read a course-format file (a gzip'd pickle of `(x, y)` pairs for train, valid, test) safely, as tensors."
     path = Path(path).expanduser()
-    with open(path, 'rb') as f:
-        if f.read(2) != b'\x1f\x8b': raise ValueError(f"{path}: not a gzip file, as a course-format file is")
-    raw = read_maybe_gzip(path, COURSE_FILE_MAX_BYTES)
+    raw = read_maybe_gzip(path, COURSE_FILE_MAX_BYTES)   # gzip'd or not, never more than a course-format file holds
     with _as_value_error(f"{path}: "): (xt, yt), (xv, yv), (xs, ys) = safe_loads(raw)
-    return tuple(_check_course_split(*s, path) for s in ((xt, yt, 'train'), (xv, yv, 'valid'), (xs, ys, 'test')))
+    splits = dict(train=(xt, yt), valid=(xv, yv), test=(xs, ys))
+    for split, (x, y) in splits.items(): _check_course_split(x, y, split, path)
+    return tuple(_tensors(x, y) for x, y in splits.values())
 
 # Cell
 def _as_array(v):

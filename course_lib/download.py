@@ -56,9 +56,8 @@ def atomic_write(path):
             yield f
             f.flush(); os.fsync(f.fileno())   # on disk before the rename
         os.replace(tmp, path)
-    except BaseException:
+    finally:   # after a failure, or Ctrl-C, the temporary file goes; after the rename there is none left
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
 
 # Cell
 class DownloadError(OSError):
@@ -224,8 +223,7 @@ def _idx_header(f, path):
     if len(raw) < 4 * ndim: raise ValueError(f"{path}: header cut short: {4 + len(raw)} of {4 + 4 * ndim} bytes")
     dims = struct.unpack(f'>{ndim}I', raw)
     claim = math.prod(max(d, 1) for d in dims) * dtype.itemsize   # exact: Python ints do not wrap around
-    if claim > MAX_FILE_BYTES:
-        raise ValueError(f"{path}: header says {dims} of {dtype.name}: {claim:,} bytes or more, over MAX_FILE_BYTES")
+    if claim > MAX_FILE_BYTES: raise ValueError(f"{path}: header claims {claim:,} bytes or more, over MAX_FILE_BYTES")
     return dtype, dims, math.prod(dims) * dtype.itemsize
 
 # Cell

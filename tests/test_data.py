@@ -219,9 +219,13 @@ def test_truncated_gzip_is_value_error(tmp_path, cut):
     p = write(tmp_path/'cut.pkl.gz', GOOD[:cut])
     with pytest.raises(ValueError, match='cut.pkl.gz'): load_course_file(p)
 
-def test_not_gzip_is_value_error(tmp_path):
+def test_uncompressed_file_is_read_with_the_same_checks(tmp_path):
     p = write(tmp_path/'plain.pkl', pickle.dumps(GOOD_SPLITS, protocol=2))
-    with pytest.raises(ValueError, match='plain.pkl.*gzip'): load_course_file(p)
+    assert all(np.array_equal(x.numpy(), ex) for (x, _), (ex, _) in zip(load_course_file(p), GOOD_SPLITS))
+    marker = tmp_path/'pwned'
+    p = write(tmp_path/'evil.pkl', pickle.dumps(RunsShell(marker), protocol=2))
+    with pytest.raises(UnsafePickleError, match='evil.pkl'): load_course_file(p)
+    assert not marker.exists()
 
 def test_corrupt_pickle_is_value_error(tmp_path):
     p = write(tmp_path/'junk.pkl.gz', gzip.compress(b'\x80\x02this is not a pickle'))
