@@ -275,6 +275,8 @@ HOSTILE = {
     'long-binput-4G': P2 + b'Nr' + struct.pack('<I', 2**32 - 1) + b'.',
     'put-text-huge': b'Np99999999999\n.',
     'long4-1G': P2 + b'\x8b' + struct.pack('<i', 2**30) + b'xx.',
+    'long-binput-32M': P2 + b'Nr' + struct.pack('<I', 2**25) + b'.',          # small enough that the memo really grows
+    'binstring-negative': P2 + b'T' + struct.pack('<i', -5) + b'.',          # a walk that trusted it would go back forever
 }
 
 @pytest.mark.parametrize('name', list(HOSTILE))
