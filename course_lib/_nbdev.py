@@ -2,13 +2,11 @@
 
 __all__ = ["index", "modules", "custom_doc_links", "git_url"]
 
-index = {"check_type": "00a_checks.ipynb",
-         "check_int": "00a_checks.ipynb",
+index = {"check_int": "00a_checks.ipynb",
          "check_number": "00a_checks.ipynb",
          "check_choice": "00a_checks.ipynb",
          "check_tensor": "00a_checks.ipynb",
          "check_same_len": "00a_checks.ipynb",
-         "check_callable": "00a_checks.ipynb",
          "MNIST_URL": "00b_download.ipynb",
          "MNIST_SHA256": "00b_download.ipynb",
          "MNIST_MD5": "00b_download.ipynb",

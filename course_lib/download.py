@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
-from .checks import check_number, check_type
+from .checks import check_number
 
 # Cell
 def _digests(sha256, md5):
@@ -42,7 +42,8 @@ def cache_file():
 def download_requested(download=False):
     "Whether a download was asked for: `download=True`, or `$COURSE_LIB_DOWNLOAD` set to 1, true, yes or on."
     flag = os.environ.get('COURSE_LIB_DOWNLOAD', '').strip().lower()
-    return check_type('download', download, bool, 'pass True or False') or flag in ('1', 'true', 'yes', 'on')
+    if not isinstance(download, bool): raise TypeError(f"download must be True or False, got {download!r}")
+    return download or flag in ('1', 'true', 'yes', 'on')
 
 # Cell
 @contextlib.contextmanager
@@ -55,9 +56,8 @@ def atomic_write(path):
             yield f
             f.flush(); os.fsync(f.fileno())   # on disk before the rename
         os.replace(tmp, path)
-    except BaseException:
+    finally:   # after a failure, or Ctrl-C, the temporary file goes; after the rename there is none left
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
 
 # Cell
 class DownloadError(OSError):
@@ -138,25 +138,14 @@ def _stream_to(url, f, hashes, progress, timeout, deadline, want):
                     n += len(chunk)
                     if pb is not None: pb.update(min(n, total))
         except (OSError, http.client.HTTPException) as e:
-            if not dl.passed():
-                raise _failed(url, f"failed after {n:,} bytes ({type(e).__name__}: {e})", want) from e
-    if dl.passed():
-        raise _failed(url, f"did not finish within its deadline of {deadline:g} s (pass a larger deadline=)",
-                      want)
+            if not dl.passed(): raise _failed(url, f"failed after {n:,} bytes ({type(e).__name__}: {e})", want) from e
+    if dl.passed(): raise _failed(url, f"did not finish within its deadline of {deadline:g} s (pass deadline=)", want)
     return n, total
-
-def _check_received(url, n, total, hashes, want):
-    "Refuse a transfer that was cut short or whose digest is not the expected one."
-    if total is not None and n != total:
-        raise _failed(url, f"was cut short: got {n:,} of {total:,} bytes", want)
-    got = {k: h.hexdigest() for k, h in hashes.items()}
-    if got != want: raise _failed(url, "does not match its digest", want, got)
 
 # Cell
 def download_file(url, dest, sha256=None, md5=None, progress=True, timeout=60, deadline=600):
     "Download `url` to `dest` within `deadline` seconds, checked against `sha256` and/or `md5`, atomically."
-    if not (isinstance(url, str) and urllib.parse.urlsplit(url).scheme in ('http', 'https')):
-        raise ValueError(f"url must be an http(s) URL, got {url!r}")
+    if urllib.parse.urlsplit(str(url)).scheme not in ('http', 'https'): raise ValueError(f"url: not http(s): {url!r}")
     want = _digests(sha256, md5)
     timeout = check_number('timeout', timeout, min=0, strict_min=True)
     deadline = check_number('deadline', deadline, min=0, strict_min=True)
@@ -164,7 +153,9 @@ def download_file(url, dest, sha256=None, md5=None, progress=True, timeout=60, d
     with atomic_write(dest) as f:
         progress = progress and (IN_NOTEBOOK or sys.stdout.isatty())
         n, total = _stream_to(url, f, hashes, progress, timeout, deadline, want)
-        _check_received(url, n, total, hashes, want)
+        if total is not None and n != total: raise _failed(url, f"was cut short: got {n:,} of {total:,} bytes", want)
+        got = {k: h.hexdigest() for k, h in hashes.items()}
+        if got != want: raise _failed(url, "does not match its digest", want, got)
     return Path(dest).expanduser()
 
 # Cell
@@ -226,18 +217,13 @@ def _idx_header(f, path):
     "`(dtype, dims, data bytes)` from the header at the start of the IDX stream `f`, not trusted."
     magic = f.read(4)
     if len(magic) < 4 or magic[:2] != b'\0\0' or magic[2] not in IDX_DTYPES or not 0 < magic[3] <= _IDX_MAX_DIMS:
-        raise ValueError(f"{path}: not an IDX file: magic number {magic.hex(' ') or '(empty)'}, expected "
-                         f"00 00 <type: {' '.join(f'{t:02x}' for t in IDX_DTYPES)}> <ndim: 1 to {_IDX_MAX_DIMS}>")
+        raise ValueError(f"{path}: not an IDX file: magic number {magic.hex(' ') or '(empty)'}")
     dtype, ndim = IDX_DTYPES[magic[2]], magic[3]
     raw = f.read(4 * ndim)
-    if len(raw) < 4 * ndim:
-        raise ValueError(f"{path}: header needs {4 + 4 * ndim} bytes for {ndim} dimensions, "
-                         f"file has {4 + len(raw)}")
+    if len(raw) < 4 * ndim: raise ValueError(f"{path}: header cut short: {4 + len(raw)} of {4 + 4 * ndim} bytes")
     dims = struct.unpack(f'>{ndim}I', raw)
     claim = math.prod(max(d, 1) for d in dims) * dtype.itemsize   # exact: Python ints do not wrap around
-    if claim > MAX_FILE_BYTES:
-        raise ValueError(f"{path}: header says {dims} of {dtype.name}: {claim:,} bytes or more, "
-                         f"above MAX_FILE_BYTES = {MAX_FILE_BYTES:,}; refusing to read it")
+    if claim > MAX_FILE_BYTES: raise ValueError(f"{path}: header claims {claim:,} bytes or more, over MAX_FILE_BYTES")
     return dtype, dims, math.prod(dims) * dtype.itemsize
 
 # Cell
@@ -246,9 +232,8 @@ def read_idx(path):
     with _open_maybe_gzip(path) as f:
         dtype, dims, need = _idx_header(f, path)
         data = _read_upto(f, need)
-    if len(data) != need:
-        raise ValueError(f"{path}: header says {dims} of {dtype.name} = {need:,} bytes of data, "
-                         f"but the file has {'more' if len(data) > need else f'{len(data):,}'}")
+    have = len(data) if len(data) <= need else 'more'
+    if have != need: raise ValueError(f"{path}: header says {need:,} bytes of data, the file has {have}")
     return torch.from_numpy(np.frombuffer(data, dtype).reshape(dims).astype(dtype.newbyteorder('=')))
 
 # Cell
@@ -257,10 +242,8 @@ _IDX_TYPES = 'uint8, int8, int16, int32, float32 or float64'
 def _idx_array(x):
     "Tensor or array `x` as a NumPy array IDX can store: one of its types, 1 to 64 dimensions below 2**32."
     arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if arr.dtype.newbyteorder('=') not in _IDX_CODES:
-        raise TypeError(f"x has dtype {arr.dtype}: IDX stores {_IDX_TYPES}")
-    if not 1 <= arr.ndim <= _IDX_MAX_DIMS or max(arr.shape) >= 2**32:
-        raise ValueError(f"x has shape {arr.shape}: IDX stores 1 to {_IDX_MAX_DIMS} dimensions, each below 2**32")
+    if arr.dtype.newbyteorder('=') not in _IDX_CODES or not 1 <= arr.ndim <= 64 or max(arr.shape) >= 2**32:
+        raise ValueError(f"x: IDX stores {_IDX_TYPES} in 1 to 64 dimensions below 2**32, got {arr.dtype} {arr.shape}")
     return arr
 
 # Cell
@@ -280,16 +263,14 @@ def _idx_file(folder, stem):
     "`folder/stem`, gzip'd or not; if there is neither, say how to get the files."
     for name in (stem + '.gz', stem):
         if (folder/name).is_file(): return folder/name
-    raise FileNotFoundError(f"{folder} has no {stem}[.gz]: install Debian's package dataset-fashion-mnist (it fills "
-                            f"{FASHION_MNIST_DIR}), or pass path= a folder with the four Fashion-MNIST IDX files")
+    raise FileNotFoundError(f"{folder} has no {stem}[.gz]: apt-get install dataset-fashion-mnist, or pass path=")
 
 def _check_fashion(x, y, folder, split):
     "Refuse images that are not uint8 (n, 28, 28), or labels that are not uint8 digits, one per image."
     if x.dtype != torch.uint8 or x.shape[1:] != (28, 28) or y.dtype != torch.uint8 or y.shape != (len(x),):
         raise ValueError(f"{folder}: {split} images must be uint8 (n, 28, 28) and labels uint8 ({len(x)},), "
                          f"got {x.dtype} {tuple(x.shape)} and {y.dtype} {tuple(y.shape)}")
-    if len(y) and y.max() > 9:
-        raise ValueError(f"{folder}: {split} labels must lie in 0..9, got up to {y.max().item()}")
+    if len(y) and y.max() > 9: raise ValueError(f"{folder}: {split} labels must lie in 0..9, got {y.max().item()}")
 
 # Cell
 def get_fashion_mnist(path=None):

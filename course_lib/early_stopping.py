@@ -12,7 +12,7 @@ import torch
 import matplotlib.pyplot as plt
 
 # Cell
-from .checks import check_callable, check_int, check_number
+from .checks import check_int, check_number
 from .callbacks import Callback, Runner, CancelTrainException
 from .anneal import sched_exp
 from .download import atomic_write
@@ -74,8 +74,7 @@ class LR_Find(Callback):
     _order = 1
     def __init__(self, max_iter=100, min_lr=1e-6, max_lr=10):
         if not (max_iter >= 2 and 0 < min_lr < max_lr):
-            raise ValueError(f"LR_Find needs max_iter >= 2 and 0 < min_lr < max_lr, "
-                             f"got {max_iter=}, {min_lr=}, {max_lr=}")
+            raise ValueError(f"LR_Find needs max_iter >= 2, 0 < min_lr < max_lr; got {max_iter=}, {min_lr=}, {max_lr=}")
         self.max_iter, self.min_lr, self.max_lr = max_iter, min_lr, max_lr
         self.sched = sched_exp(min_lr, max_lr)
 
@@ -153,14 +152,6 @@ def _restore(learn, saved):
     _set_rng_states(learn, saved['rng'])
 
 # Cell
-def _check_torch_opt(learn, who):
-    "`learn`, if its optimizer can hand over and take back its state (a torch optimizer), else a TypeError."
-    missing = [k for k in ('param_groups', 'state_dict', 'load_state_dict') if not hasattr(learn.opt, k)]
-    if missing:
-        raise TypeError(f"{who} needs learn.opt to be a torch optimizer; "
-                        f"this {type(learn.opt).__name__} lacks {missing}")
-    return learn
-
 def _display(fig):
     "Show `fig` when running in IPython or Jupyter; elsewhere, do nothing."
     try:
@@ -172,7 +163,7 @@ def _display(fig):
 # Cell
 def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
     "Run `LR_Find` on `learn`, put back its model, optimizer and random states; return an `LRFinderResult`."
-    finder, saved = LR_Find(max_iter, min_lr, max_lr), _snapshot(_check_torch_opt(learn, 'lr_find'))
+    finder, saved = LR_Find(max_iter, min_lr, max_lr), _snapshot(learn)
     try: Runner(cbs=finder).fit(math.ceil(max_iter / len(learn.data.train_dl)), learn)
     finally: _restore(learn, saved)
     res = LRFinderResult(finder.lrs, finder.losses, _steepest(finder.lrs, finder.losses))
@@ -186,13 +177,12 @@ class TrackerCallback(Callback):
     def __init__(self, monitor='valid_loss', comp=None, min_delta=0.):
         self.monitor, self.min_delta = monitor, check_number('min_delta', min_delta, min=0)
         if comp is None: comp = operator.lt if 'loss' in monitor else operator.gt
-        self.comp = check_callable('comp', comp, hint='a function comp(a, b), true when a is better than b')
+        if not callable(comp): raise TypeError(f"comp must be a function comp(a, b), true when a beats b; got {comp!r}")
+        self.comp = comp
 
     def begin_fit(self):
         names = [n for n in getattr(getattr(self.run, 'avg_stats', None), 'names', []) if n != 'epoch']
-        if self.monitor not in names:
-            raise ValueError(f"monitor={self.monitor!r} is not a number that an AvgStatsCallback "
-                             f"of this runner reports: {names}")
+        if self.monitor not in names: raise ValueError(f"monitor={self.monitor!r} is not in AvgStatsCallback's {names}")
         self.best, self.best_epoch, self.improved = None, None, False
 
     def after_epoch(self):
@@ -323,7 +313,7 @@ def _state_of(learn, epoch):
 def save_checkpoint(learn, path, epoch):
     "Write `learn`'s state and `epoch` (the number of epochs done) to `path` atomically; returns the path."
     path = Path(path).expanduser()
-    learn, epoch = _check_torch_opt(learn, 'save_checkpoint'), check_int('epoch', epoch, min=0)
+    epoch = check_int('epoch', epoch, min=0)
     _save_atomic(_state_of(learn, epoch), path)
     return path
 
@@ -363,7 +353,7 @@ def _read_checkpoint(path, learn):
 
 def load_checkpoint(learn, path):
     "Load the checkpoint at `path` into `learn`, random states included; return the next epoch to run."
-    ck = _read_checkpoint(Path(path).expanduser(), _check_torch_opt(learn, 'load_checkpoint'))
+    ck = _read_checkpoint(Path(path).expanduser(), learn)
     learn.model.load_state_dict(ck['model'])
     learn.opt.load_state_dict(ck['opt'])
     _set_rng_states(learn, ck['rng'])
@@ -374,5 +364,6 @@ class CheckpointCallback(Callback):
     "Saves a `save_checkpoint` of the learner to `path` after every epoch (after the stats and trackers)."
     _order = 4
     def __init__(self, path='models/checkpoint.pth'): self.path = Path(path).expanduser()
-    def begin_fit(self): _check_torch_opt(self.learn, 'CheckpointCallback')
+    def begin_fit(self):   # before an epoch of training, not after it
+        if not hasattr(self.learn.opt, 'state_dict'): raise TypeError("CheckpointCallback needs learn.opt.state_dict")
     def after_epoch(self): save_checkpoint(self.learn, self.path, self.epoch + 1)

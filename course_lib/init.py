@@ -31,8 +31,7 @@ def relu(x):
 def _flat_output(output, targ):
     "`output` with the shape of `targ`: an (n, 1) column becomes (n,); any other difference would broadcast."
     if output.ndim == 2 and output.shape[1] == 1 and targ.ndim == 1: output = output[:, 0]
-    if output.shape != targ.shape:
-        raise ValueError(f"mse: output {tuple(output.shape)} does not match targ {tuple(targ.shape)}")
+    if output.shape != targ.shape: raise ValueError(f"mse: output {tuple(output.shape)} != targ {tuple(targ.shape)}")
     return output
 
 def mse(output, targ):
@@ -47,8 +46,7 @@ def mse_grad(inp, targ):
 
 def relu_grad(inp, out):
     "Store in `inp.g` (and return) the gradient through `out = relu(inp)`, given `out.g`."
-    if out.g.shape != inp.shape:   # it would broadcast into a plausible-looking gradient
-        raise ValueError(f"relu_grad: out.g has shape {tuple(out.g.shape)}, but inp has {tuple(inp.shape)}")
+    if out.g.shape != inp.shape: raise ValueError(f"relu_grad: out.g {tuple(out.g.shape)} != inp {tuple(inp.shape)}")
     inp.g = (inp > 0).to(out.g.dtype) * out.g
     return inp.g
 

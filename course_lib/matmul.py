@@ -9,8 +9,7 @@ import torch
 def _sizes(a, b):
     "The sizes `(m, k, n)` of the product `a @ b` of 2-D tensors whose shapes line up and dtypes match."
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
-        raise ValueError(f"cannot multiply a {tuple(a.shape)} {a.dtype} by b {tuple(b.shape)} {b.dtype}: "
-                         "need 2-D tensors (m, k) and (k, n) of one dtype")
+        raise ValueError(f"cannot multiply a {tuple(a.shape)} {a.dtype} by b {tuple(b.shape)} {b.dtype}")
     return a.shape[0], a.shape[1], b.shape[1]
 
 # Cell

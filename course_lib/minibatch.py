@@ -80,9 +80,9 @@ class DummyModule():
 class Optimizer():
     "Plain stochastic gradient descent: `step` subtracts `lr` times the gradient from each parameter."
     def __init__(self, params, lr=0.5):
-        if isinstance(params, torch.Tensor): raise TypeError("params: pass model.parameters(), or [t] for one tensor")
-        self.param_groups = [dict(params=list(params), lr=check_number('lr', lr, min=0))]
-        if not self.param_groups[0]['params']: raise ValueError("params is empty: nothing to update")
+        params = [params] if isinstance(params, torch.Tensor) else list(params)   # one tensor, not its rows
+        if not params: raise ValueError("params is empty: nothing to update")
+        self.param_groups = [dict(params=params, lr=check_number('lr', lr, min=0))]
 
     def step(self):
         "Move every parameter that has a gradient by `-lr * grad`."
@@ -135,10 +135,8 @@ def _fetches_whole_batches(ds):
 class DataLoader():
     "Iterate over `(xb, yb)` batches of `ds`, with the indices of each batch given by `sampler`."
     def __init__(self, ds, sampler, collate_fn=collate):
-        if isinstance(sampler, int):   # PyTorch's habit, DataLoader(ds, bs)
-            raise TypeError(f"sampler must yield batches of indices: pass a Sampler(ds, bs), not int {sampler}")
         if isinstance(sampler, Sampler) and sampler.n != len(ds):   # samples left out, or indices past the end
-            raise ValueError(f"sampler was built for a dataset of {sampler.n} samples but ds has {len(ds)}")
+            raise ValueError(f"sampler was built for {sampler.n} samples but ds has {len(ds)}")
         self.ds, self.sampler, self.collate_fn = ds, sampler, collate_fn
 
     @property

@@ -219,9 +219,13 @@ def test_truncated_gzip_is_value_error(tmp_path, cut):
     p = write(tmp_path/'cut.pkl.gz', GOOD[:cut])
     with pytest.raises(ValueError, match='cut.pkl.gz'): load_course_file(p)
 
-def test_not_gzip_is_value_error(tmp_path):
+def test_uncompressed_file_is_read_with_the_same_checks(tmp_path):
     p = write(tmp_path/'plain.pkl', pickle.dumps(GOOD_SPLITS, protocol=2))
-    with pytest.raises(ValueError, match='plain.pkl.*gzip'): load_course_file(p)
+    assert all(np.array_equal(x.numpy(), ex) for (x, _), (ex, _) in zip(load_course_file(p), GOOD_SPLITS))
+    marker = tmp_path/'pwned'
+    p = write(tmp_path/'evil.pkl', pickle.dumps(RunsShell(marker), protocol=2))
+    with pytest.raises(UnsafePickleError, match='evil.pkl'): load_course_file(p)
+    assert not marker.exists()
 
 def test_corrupt_pickle_is_value_error(tmp_path):
     p = write(tmp_path/'junk.pkl.gz', gzip.compress(b'\x80\x02this is not a pickle'))
@@ -233,8 +237,9 @@ def _bad(splits_fn):
     return tuple(tuple(p) for p in s)
 
 @pytest.mark.parametrize('obj,msg', [
-    ({'train': 1}, 'three'),
-    (make_splits((8, 4, 4))[:2], 'three'),
+    ({'train': 1}, 'expected 3'),                      # Python's own unpacking refuses other structures
+    (make_splits((8, 4, 4))[:2], 'expected 3'),
+    ((make_splits((8, 4, 4))[0], (1, 2, 3)) * 1 + make_splits((8, 4, 4))[2:], 'expected 2'),
     (_bad(lambda s: s[0].__setitem__(0, s[0][0][:, :783])), r'\(n, 784\)'),
     (_bad(lambda s: s[1].__setitem__(0, s[1][0].astype(np.float64))), 'float32'),
     (_bad(lambda s: s[0].__setitem__(1, s[0][1][:-1])), r'y integer \(n,\)'),
@@ -258,7 +263,8 @@ def test_missing_file(tmp_path):
 P2 = b'\x80\x02'
 RECONSTRUCT = b'cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n'
 HOSTILE = {
-    'reconstruct-1G': P2 + RECONSTRUCT + b'J\x00\x00\x00\x40\x85C\x01b\x87R.',
+    'array-state-1G': pickle.dumps(np.zeros(1, np.float32), protocol=2).replace(b'K\x01\x85', b'J\x00\x00\x00\x40\x85'),
+    'frombuffer-1G': pickle.dumps(np.zeros(2, np.float32), protocol=5).replace(b'K\x02\x85', b'J\x00\x00\x00\x40\x85'),
     'ndarray-call-1G': P2 + b'cnumpy\nndarray\nJ\x00\x00\x00\x40\x85\x85R.',
     'binbytes8-1T': b'\x80\x04\x8e' + struct.pack('<Q', 2**40) + b'xx.',
     'binbytes8-1G': b'\x80\x04\x8e' + struct.pack('<Q', 2**30) + b'xx.',
@@ -269,6 +275,8 @@ HOSTILE = {
     'long-binput-4G': P2 + b'Nr' + struct.pack('<I', 2**32 - 1) + b'.',
     'put-text-huge': b'Np99999999999\n.',
     'long4-1G': P2 + b'\x8b' + struct.pack('<i', 2**30) + b'xx.',
+    'long-binput-32M': P2 + b'Nr' + struct.pack('<I', 2**25) + b'.',          # small enough that the memo really grows
+    'binstring-negative': P2 + b'T' + struct.pack('<i', -5) + b'.',          # a walk that trusted it would go back forever
 }
 
 @pytest.mark.parametrize('name', list(HOSTILE))
@@ -283,24 +291,54 @@ def test_tiny_hostile_pickle_is_refused_without_allocating(tmp_path, name):
         finally: tracemalloc.stop()
         assert peak < 256 * 1024, (name, peak)
 
+def test_reconstruct_ignores_the_shape_it_is_asked_for():
+    "`_reconstruct` always starts an empty array: a pickle asking it for a billion elements gets nothing allocated."
+    raw = P2 + RECONSTRUCT + b'J\x00\x00\x00\x40\x85C\x01b\x87R.'
+    tracemalloc.start()
+    try: out, peak = safe_loads(raw), tracemalloc.get_traced_memory()[1]
+    finally: tracemalloc.stop()
+    assert out.shape == (0,) and peak < 256 * 1024
+    with pytest.raises(ValueError, match='expected 3'): load_course_file(write(Path(tempfile.mkdtemp())/'r.pkl.gz', gzip.compress(raw)))
+
+def flagged(protocol, dtype=np.float64):
+    "A pickle of a plain array whose dtype state carries NumPy's 'holds objects' flag."
+    raw = pickle.dumps(np.array([1, 2], dtype), protocol=protocol)
+    assert raw.count(b'J\xff\xff\xff\xffK\x00t') == 1
+    return raw.replace(b'J\xff\xff\xff\xffK\x00t', b'J\xff\xff\xff\xffK\x01t')
+
+@pytest.mark.parametrize('protocol', [2, 5])
+def test_dtype_flags_from_the_file_are_dropped(protocol):
+    "A dtype rebuilt from the file can mark floats as Python objects; the loaded array gets a fresh, plain dtype."
+    a = safe_loads(flagged(protocol))
+    assert a.tolist() == [1.0, 2.0] and not a.dtype.hasobject and a.dtype == np.float64
+
+@pytest.mark.parametrize('protocol', [2, 5])
+def test_object_dtype_is_refused_on_both_array_paths(protocol):
+    "Protocol 2 (`__setstate__`) and protocol 5 (`_frombuffer`): an object dtype from the file is refused, not read."
+    raw = pickle.dumps(np.zeros(1, np.float64), protocol=protocol).replace(b'\x8c\x02f8' if protocol == 5 else b'X\x02\x00\x00\x00f8',
+                                                                             b'\x8c\x02O8' if protocol == 5 else b'X\x02\x00\x00\x00O8')
+    with pytest.raises(UnsafePickleError, match="dtype"): safe_loads(raw)
+
 def array_state(shape, dtype, data):
     "An array state tuple as `ndarray.__reduce__` gives it."
     return (1, shape, np.dtype(dtype), False, data)
 
-@pytest.mark.parametrize('state,msg', [
-    (array_state((2**27,), 'f4', b'1234'), 'holds 4 bytes'),                 # claims 512 MB, holds 4 bytes
-    (array_state((2**40, 2**40), 'f4', b''), 'holds 0 bytes'),               # claims 4 YB (NumPy: MemoryError)
-    (array_state((2**32, 2**32), 'u1', b''), 'holds 0 bytes'),               # int64 product wraps to 0 (NumPy: MemoryError)
-    (array_state((2**27,), 'O', [None]), 'dtype'),                           # object array, short list: crashes NumPy
-    (array_state((2,), 'V4', b'12345678'), 'dtype'),
-    (array_state((2.5,), 'u1', b'12'), 'shape'),
-    (array_state((2,), 'u1', 12), 'data'),
-    ({'shape': (2,)}, 'state'),
+@pytest.mark.parametrize('state,exc,msg', [
+    (array_state((2**27,), 'f4', b'1234'), UnsafePickleError, 'holds 4$'),      # claims 512 MB, holds 4 bytes
+    (array_state((2**40, 2**40), 'f4', b''), UnsafePickleError, 'holds 0$'),    # claims 4 YB (NumPy: MemoryError)
+    (array_state((2**32, 2**32), 'u1', b''), UnsafePickleError, 'holds 0$'),    # int64 product wraps to 0 (NumPy: MemoryError)
+    (array_state((2**27,), 'O', [None]), UnsafePickleError, 'dtype'),           # object array, short list: crashes NumPy
+    (array_state((2,), 'V4', b'12345678'), UnsafePickleError, 'dtype'),
+    (array_state((2.5,), 'u1', b'12'), UnsafePickleError, r'\(2\.5,\)'),
+    (array_state((2.0,), 'u1', b'12'), TypeError, 'integer'),                   # right size, wrong type: NumPy refuses
+    (array_state((2,), 'u1', [1, 2]), TypeError, 'string'),                     # a list for plain numbers: NumPy refuses
+    (array_state((2,), 'u1', 12), TypeError, 'len'),
+    ({'shape': (2,)}, ValueError, 'unpack'),
 ])
-def test_array_state_is_checked_before_numpy_allocates(state, msg):
-    "The checked array's __setstate__ refuses, where NumPy would allocate, raise MemoryError or crash."
+def test_array_state_is_checked_before_numpy_allocates(state, exc, msg):
+    "The checked array's __setstate__ refuses, where NumPy would allocate, raise MemoryError or crash; safe_loads turns the rest into ValueErrors."
     a = data._reconstruct(data._ARRAY_CLASS, (0,), b'b')
-    with pytest.raises(UnsafePickleError, match=msg): a.__setstate__(state)
+    with pytest.raises(exc, match=msg): a.__setstate__(state)
 
 def test_object_array_pickle_is_refused_in_a_fresh_process():
     "End to end, in a subprocess, because unpatched NumPy crashes (SIGSEGV) on this pickle."
@@ -372,7 +410,7 @@ def genops_accepts(raw):
 
 def walk_accepts(raw):
     try: data._check_pickle_ops(raw); return True
-    except ValueError: return False
+    except (ValueError, struct.error): return False
 
 picklable = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5) | st.binary(max_size=300),
                          lambda kids: st.lists(kids, max_size=4) | st.tuples(kids, kids) | st.dictionaries(st.text(max_size=3), kids, max_size=3),
@@ -397,9 +435,9 @@ def test_opcode_walk_agrees_with_genops_on_mutated_pickles(raw):
 
 def test_save_course_file_refuses_what_the_reader_refuses(tmp_path):
     (x, y), va, te = make_splits((4, 2, 2))
-    with pytest.raises(TypeError, match='train y.*integer'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 0.5), va, te)
-    with pytest.raises(TypeError, match='valid y.*integer'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va[0], te)   # two rows, not (x, y)
-    with pytest.raises(ValueError, match=r'test split: pixel values.*\[0, 1\]'):
+    with pytest.raises(ValueError, match='train split.*y integer.*float64'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 0.5), va, te)
+    with pytest.raises(ValueError, match='valid split.*y integer'): save_course_file(tmp_path/'f.pkl.gz', (x, y), va[0], te)   # two rows, not (x, y)
+    with pytest.raises(ValueError, match=r'test split: pixels outside \[0, 1\]'):
         save_course_file(tmp_path/'f.pkl.gz', (x, y), va, ((te[0] * 255).astype(np.int64), te[1]))
     with pytest.raises(ValueError, match='0..9'): save_course_file(tmp_path/'f.pkl.gz', (x, y + 10), va, te)
     assert files_in(tmp_path) == []
@@ -439,7 +477,7 @@ def test_path_beats_cache_beats_download(tmp_path, mnist_at):
 def test_source_by_name(tmp_path):
     with pytest.raises(ValueError, match='source must be one of'): get_data(source='internet')
     with pytest.raises(ValueError, match='COURSE_LIB_DATA'): get_data(source='path')
-    with pytest.raises(FileNotFoundError, match='download=True'): get_data(source='cache')
+    with pytest.raises(FileNotFoundError, match='mnist.pkl.gz'): get_data(source='cache')   # open() names the file
     p = write(tmp_path/'m.pkl.gz', GOOD)
     assert len(get_data(p, source='path')[0]) == 60
     for source in ('sample', 'cache', 'download'):     # a path that the source would ignore is refused

@@ -650,3 +650,18 @@ def test_interrupted_disk_write_leaves_the_old_checkpoint(tmp_path, monkeypatch)
     with pytest.raises(OSError): save_checkpoint(learn, path, 4)
     monkeypatch.undo()
     assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ['ck.pth']
+
+
+def test_course_optimizer_without_state_dict_changes_nothing(tmp_path):
+    "Lesson 03's Optimizer has no state_dict: lr_find and save_checkpoint stop at once on it, before changing or writing anything."
+    from course_lib.minibatch import Optimizer
+    x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
+    from course_lib.minibatch import Dataset, get_dls
+    from course_lib.callbacks import DataBunch, Learner
+    model = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
+    learn = Learner(model, Optimizer(model.parameters()), nn.functional.cross_entropy,
+                    DataBunch(*get_dls(Dataset(x, y), Dataset(x, y), 8), c=3))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(AttributeError, match='state_dict'): lr_find(learn)
+    with pytest.raises(AttributeError, match='state_dict'): save_checkpoint(learn, tmp_path/'ck.pth', 1)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items()) and list(tmp_path.iterdir()) == []
