@@ -5,7 +5,6 @@ __all__ = ["index", "modules", "custom_doc_links", "git_url"]
 index = {"check_int": "00a_checks.ipynb",
          "check_number": "00a_checks.ipynb",
          "check_choice": "00a_checks.ipynb",
-         "check_tensor": "00a_checks.ipynb",
          "check_same_len": "00a_checks.ipynb",
          "MNIST_URL": "00b_download.ipynb",
          "MNIST_SHA256": "00b_download.ipynb",

@@ -60,9 +60,8 @@ def default_device(device=None):
     if device is None: device = os.environ.get('COURSE_LIB_DEVICE') or None
     if device is None and torch.cuda.is_available(): return torch.device('cuda')
     if device is None: return torch.device('mps' if torch.backends.mps.is_available() else 'cpu')
-    if (dev := _available(device)) is None: raise ValueError(
-        f"{name}={device!r} is not a device name, or not available here (CUDA: {torch.cuda.is_available()}, "
-        f"MPS: {torch.backends.mps.is_available()}); 'cpu' always is")
+    if (dev := _available(device)) is None:
+        raise ValueError(f"{name}={device!r} is not a device name, or not available here; 'cpu' always is")
     return dev
 
 # Cell

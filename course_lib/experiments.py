@@ -226,8 +226,7 @@ class EnsembleLoader():
     def __init__(self, x, idx, targets, n_batches, seeds=None):
         seeds = range(len(idx)) if seeds is None else list(seeds)
         if targets.shape[:2] != idx.shape or len(seeds) != len(idx):
-            raise ValueError(f"targets must be (models, N, ...) and seeds one per model, like idx {tuple(idx.shape)}: "
-                             f"got targets {tuple(targets.shape)} and {len(seeds)} seeds")
+            raise ValueError(f"targets {tuple(targets.shape)}, {len(seeds)} seeds: unlike idx {tuple(idx.shape)}")
         if not 1 <= n_batches <= idx.shape[1]: raise ValueError(f"n_batches={n_batches!r} not in 1..{idx.shape[1]}")
         self.x, self.idx, self.targets, self.n_batches = x, idx, targets, n_batches
         self.gens = [torch.Generator().manual_seed(s) for s in seeds]
