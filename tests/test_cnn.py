@@ -100,9 +100,22 @@ def test_unavailable_device_is_a_clear_error():
     with pytest.raises(ValueError, match='not available'): CudaCallback('cuda:3')
 
 
-def test_cuda_callback_is_the_device_callback():
-    assert CudaCallback is DeviceCallback
-    assert DeviceCallback('cpu').name == 'device'
+def test_cuda_callback_as_the_course_uses_it():
+    "The 2019 name, given as a `cb_funcs` class with no argument, puts the model and every batch on `default_device()`."
+    from course_lib.callbacks import Learner, Runner
+    seen = []
+    class Spy(Callback):
+        _order = 10
+        def after_pred(self): seen.append((self.xb.device, self.yb.device, next(self.model.parameters()).device))
+    x, y = torch.randn(8, 4), torch.arange(8) % 2
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+    model = torch.nn.Linear(4, 2)
+    learn = Learner(model, optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, DataBunch(dl, dl, c=2))
+    run = Runner(cbs=Spy(), cb_funcs=CudaCallback)
+    run.fit(1, learn)
+    dev = default_device()
+    assert run.device.device == dev and len(seen) == 4    # 2 training and 2 validation batches
+    assert all(d.type == dev.type for s in seen for d in s)
 
 
 class SeeDevice(Callback):
