@@ -48,8 +48,14 @@ def videos(stem):
     return sorted({LESSON_OF[nb] for nb in follows(stem)})
 
 
+# pages that serve the whole course rather than one of its notebooks
+SERVES_ALL = {'99a_exp': 'Serves every 2019 notebook of video lessons 8–12 whose lesson exists here: '
+                         'one changed import line each.'}
+
+
 def note(stem):
     "One line for under a page's title: which video lesson and 2019 notebook(s) the page follows, as HTML."
+    if stem in SERVES_ALL: return SERVES_ALL[stem]
     nbs = follows(stem)
     if not nbs:
         return ('Our own addition: the 2019 course has no notebook for this lesson.'

@@ -42,7 +42,7 @@ JS_SEARCH_ALL = r"""async (pairs) => {
   const bad = [];
   for (const [name, want] of pairs) {
     const got = await window.courseSearch(name);
-    if (!got.length || got[0] !== want) bad.push(`${name}: ${got[0] || 'no result'} (want ${want})`);
+    if (!got.length || !want.includes(got[0])) bad.push(`${name}: ${got[0] || 'no result'} (want ${want.join(' or ')})`);
   }
   return bad;
 }"""
@@ -249,9 +249,10 @@ def main(argv=None):
                 if name in ('404',): continue
                 page.goto(base if name == 'index' else f'{base}{name}.html', wait_until='load')
                 path = page.evaluate('location.pathname')
-                for n in page.evaluate(JS_NAMES): pairs.setdefault(n, f'{path}#{n}')
-                for n, href in page.evaluate(JS_INDEX_ROWS): pairs.setdefault(n, href)
-            pairs = {n: (u if not u.endswith('/index.html') else u[:-10]) for n, u in pairs.items()}
+                # a name two lessons document (03's and 09's Optimizer.step) may land on either entry
+                for n in page.evaluate(JS_NAMES): pairs.setdefault(n, []).append(f'{path}#{n}')
+                for n, href in page.evaluate(JS_INDEX_ROWS): pairs.setdefault(n, []).append(href)
+            pairs = {n: [u if not u.endswith('/index.html') else u[:-10] for u in us] for n, us in pairs.items()}
             bad = page.evaluate(JS_SEARCH_ALL, [[n, u] for n, u in sorted(pairs.items())])
             check(len(pairs) > 100, f'only {len(pairs)} documented names found')
             check(not bad, f'{len(bad)} of {len(pairs)} names do not find their own anchor first: {bad[:5]}')

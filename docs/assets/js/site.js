@@ -214,7 +214,8 @@
   function showActiveLesson() {   // the sidebar scrolls (by itself, not the page) to the page being read
     var side = document.querySelector('.sidebar'), a = side && side.querySelector('a.active');
     if (!a || side.scrollHeight <= side.clientHeight) return;
-    side.scrollTop = a.offsetTop - side.clientHeight / 3;
+    var r = a.getBoundingClientRect(), q = side.getBoundingClientRect(), seen = Math.min(q.bottom, innerHeight) - q.top;
+    if (r.top < q.top || r.bottom > q.top + seen) side.scrollTop += r.top - q.top - seen / 3;
   }
 
   function copyButtons() {   // a "Copy" button on every code cell and every code block of the prose
@@ -323,5 +324,7 @@
     phoneNav();
     followToc();
     showActiveLesson();
+    if (document.fonts) document.fonts.ready.then(showActiveLesson);   // web fonts can move the entries down
+    window.addEventListener('resize', showActiveLesson);
   });
 })();
