@@ -22,7 +22,7 @@ It also drops the random `id="cell-id=..."` nbdev gives cells that lack an id, s
 Run it with the project's Python (it imports course_lib to read the bases; without it those two fixes are skipped).
 No `sed -i`, which differs on macOS.
 """
-import html, importlib, inspect, re, sys
+import html, importlib, inspect, pkgutil, re, sys
 from pathlib import Path
 
 _re_id = re.compile(r'\bid="([^"]+)"')
@@ -129,7 +129,7 @@ def package_names(lib):
 
 
 def _submodules(lib):
-    import pkgutil
+    "Every module of the package `lib` but `all`, imported."
     pkg = importlib.import_module(lib)
     return [importlib.import_module(f'{lib}.{m.name}') for m in pkgutil.iter_modules(pkg.__path__) if m.name != 'all']
 
