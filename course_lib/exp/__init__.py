@@ -151,9 +151,7 @@ class URLs:
 def _untar_data(self, url, fname=None, dest=None, data=True, force_download=False):
     "A generated folder standing in for the data set at `url` (a key of `datasets.substitutes`); no download."
     url = url[:-4] if url.endswith('.tgz') else url
-    if url not in self.substitutes:
-        raise ValueError(f"untar_data: course_lib has no offline stand-in for {url}; "
-                         f"it has: {', '.join(self.substitutes)}")
+    if url not in self.substitutes: raise ValueError(f"untar_data: course_lib has no offline stand-in for {url}")
     return self.substitutes[url]()
 
 _nette = data_block.imagenette_folder
