@@ -299,7 +299,8 @@ index = {"check_int": "00a_checks.ipynb",
          "ListContainer": "99a_exp.ipynb",
          "Datasets.substitutes": "99a_exp.ipynb",
          "nb_07a": "99a_exp.ipynb",
-         "nb_08": "99a_exp.ipynb"}
+         "nb_08": "99a_exp.ipynb",
+         "nb_09": "99a_exp.ipynb"}
 
 modules = ["checks.py",
            "download.py",

@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'URLs',
-           'ListContainer', 'nb_07a', 'nb_08']
+           'ListContainer', 'nb_07a', 'nb_08', 'nb_09']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -138,7 +138,7 @@ nb_07 = course_module('nb_07', nb_06, init_cnn_=init_cnn_, conv_layer=batchnorm.
 # course's did, so that 08's `num_workers=` works; `ListContainer` indexes like the course's, as 08's `ItemList`
 # (a subclass) expects.
 import os, mimetypes, PIL
-from course_lib import lsuv, data_block
+from course_lib import lsuv, data_block, optimizers
 
 class URLs:
     "fastai v1's `URLs` that the 2019 notebooks name; `datasets.untar_data` answers them offline."
@@ -185,3 +185,6 @@ nb_08 = course_module('nb_08', nb_07a, **{n: getattr(data_block, n) for n in _NB
                       mimetypes=mimetypes,
                       norm_imagenette=partial(data_block.normalize_chan, mean=tensor([0.47, 0.48, 0.45]),
                                               std=tensor([0.29, 0.28, 0.30])))
+_NB09 = ('Optimizer sgd_step weight_decay l2_reg maybe_update get_defaults sgd_opt StatefulOptimizer Stat '
+         'momentum_step lin_comb AverageGrad AverageSqrGrad StepCount debias adam_step adam_opt').split()
+nb_09 = course_module('nb_09', nb_08, **{n: getattr(optimizers, n) for n in _NB09})
