@@ -256,7 +256,8 @@ index = {"check_int": "00a_checks.ipynb",
          "nb_05": "99a_exp.ipynb",
          "nb_05b": "99a_exp.ipynb",
          "nb_06": "99a_exp.ipynb",
-         "nb_07": "99a_exp.ipynb"}
+         "nb_07": "99a_exp.ipynb",
+         "nb_07a": "99a_exp.ipynb"}
 
 modules = ["checks.py",
            "download.py",
