@@ -154,6 +154,10 @@ def compose(x, funcs, *args, order_key='_order', **kwargs):
     return x
 
 # Cell
+def _under(o, folder, name='.'):
+    "Path `o` as a path from `folder` (called `name`) if it lies inside it, else `o` as it is."
+    return Path(name)/o.relative_to(folder) if isinstance(o, Path) and o.is_relative_to(folder) else o
+
 class ItemList(L):
     "A list of items under `path`: indexing one `get`s it, then applies `tfms` in their `_order`."
     def __init__(self, items, path='.', tfms=None):
@@ -173,8 +177,9 @@ class ItemList(L):
         return [self._tfmd(o) for o in res] if not is_indexer(idx) else self._tfmd(res)
 
     def __repr__(self):
-        more = '...' if len(self) > 5 else ''
-        return f"{type(self).__name__} ({len(self)} items)\n{self.items[:5]}{more}\nPath: {self.path}"
+        items = ', '.join(str(_under(o, self.path)) for o in self.items[:5]) + (', ...' if len(self) > 5 else '')
+        path = _under(self.path, Path.home(), '~')
+        return f"{type(self).__name__} ({len(self)} items)\n[{items}]\nPath: {path}"
     def _repr_pretty_(self, p, cycle): p.text(repr(self))
 
 # Cell

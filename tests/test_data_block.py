@@ -131,6 +131,11 @@ def test_an_item_that_is_a_list_is_one_item():
     il = ItemList([['x', 'y'], ['z']], tfms=len)
     assert il[0] == 2 and il[:2] == [2, 1]
 
+def test_repr_shows_items_from_the_path(tmp_path):
+    il = ItemList([tmp_path/'a'/'b.png', 'x'] + list(range(6)), tmp_path)
+    assert repr(il).splitlines()[:2] == ['ItemList (8 items)', "[a/b.png, x, 0, 1, 2, ...]"]
+    assert repr(ItemList([Path.home()/'f'], Path.home())).endswith('Path: ~')
+
 def test_imagelist_from_files(digits):
     il = ImageList.from_files(digits, include=['valid'])
     assert len(il) == 1000 and all(p.parent.parent.name == 'valid' for p in il.items)
