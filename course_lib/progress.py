@@ -70,6 +70,7 @@ class ProgressCallback(Callback):
         self.mbar, self.n_rows, self.n_done = None, 0, self.start_epoch
         if not _live_bars(self.bars): return
         self.mbar = fp.master_bar(range(self.epochs))
+        self.mbar.update(0)      # starts its clock, whatever epoch this fit starts from
         stats = getattr(self.run, 'avg_stats', None)
         if isinstance(stats, AvgStatsCallback): self._stats, self._shown, stats.show = stats, stats.show, False
 
