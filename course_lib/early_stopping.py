@@ -188,10 +188,10 @@ class TrackerCallback(Callback):
         self.comp = comp
 
     def begin_fit(self):
-        names = [n for n in getattr(getattr(self.run, 'avg_stats', None), 'names', []) if n != 'epoch']
         self.best, self.best_epoch, self.improved, self.aside = None, None, False, _finding(self.run)
-        if self.monitor not in names and not self.aside:
-            raise ValueError(f"monitor={self.monitor!r} is not in AvgStatsCallback's {names}")
+        if self.aside: return      # an LR_Find's search: nothing to track
+        names = [n for n in getattr(getattr(self.run, 'avg_stats', None), 'names', []) if n != 'epoch']
+        if self.monitor not in names: raise ValueError(f"monitor={self.monitor!r} is not in AvgStatsCallback's {names}")
 
     def after_epoch(self):
         if self.aside: return

@@ -17,15 +17,16 @@ def param_getter(m):
     return m.parameters()
 
 # Cell
+_NOT_04 = ("data is an optimizer: this Learner takes (model, data, loss_func, opt_func=...), "
+           "lesson 04's took (model, opt, loss_func, data)")
+
 class Learner(Runner):
     "A `Runner` that owns what it trains: `model`, `data`, `loss_func`, and an optimizer made by `opt_func`."
     model = data = loss_func = opt_func = lr = splitter = None   # its own, where a `Runner` reads them from `learn`
 
     def __init__(self, model, data, loss_func, opt_func=sgd_opt, lr=1e-2, splitter=param_getter, cbs=None,
                  cb_funcs=None):
-        if hasattr(data, 'param_groups'):
-            raise TypeError("data is an optimizer: this Learner takes (model, data, loss_func, opt_func=...), "
-                            "lesson 04's took (model, opt, loss_func, data)")
+        if hasattr(data, 'param_groups'): raise TypeError(_NOT_04)
         store_attr(but='cbs,cb_funcs')
         self._opt = None
         super().__init__(cbs, cb_funcs)

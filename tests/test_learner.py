@@ -331,3 +331,24 @@ def test_distributed_two_ranks_equal_one_process(tmp_path):
     assert two['world'] == 2 and two['type'] == 'Sequential'
     for k, v in learn.model.state_dict().items(): torch.testing.assert_close(two['state'][k], v, rtol=0, atol=1e-5)
     assert two['log'] == pytest.approx(learn.avg_stats.log, abs=1e-5)
+
+
+# ---------------------------------------------------------------- the course's exp.nb_09b and exp.nb_09c
+def test_course_modules_run_the_course_code():
+    "The 2019 09b/09c cells (Imagenette aside) with the names of `from course_lib.exp.nb_09c import *`."
+    import course_lib.exp.nb_09b as nb_09b, course_lib.progress as progress
+    ns = {}
+    exec('from course_lib.exp.nb_09c import *', ns)
+    assert nb_09b.Learner is ns['Learner'] is Learner and nb_09b.AvgStatsCallback is AvgStatsCallback04
+    assert ns['AvgStatsCallback'] is AvgStatsCallback and ns['ProgressCallback'] is progress.ProgressCallback
+    x, y = tc.synth(64, n_in=64)
+    ns['data'] = DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3)
+    exec('''
+cbfs = [partial(AvgStatsCallback, accuracy), CudaCallback, ProgressCallback, partial(BatchTransformXCallback, view_tfm(1, 8, 8))]
+learn = get_learner([8, 8], data, 0.4, conv_layer, cb_funcs=cbfs + [Recorder])
+learn.logger = lambda line: None
+phases = combine_scheds([0.3, 0.7], cos_1cycle_anneal(0.2, 0.6, 0.2))
+learn.fit(2, ParamScheduler('lr', phases))
+''', ns)
+    learn = ns['learn']
+    assert len(learn.recorder.lrs[0]) == 8 and learn.recorder.lrs[0][0] == pytest.approx(0.2) and learn.avg_stats.log['epoch'] == 1
