@@ -259,6 +259,7 @@ index = {"check_int": "00a_checks.ipynb",
          "nb_05b": "99a_exp.ipynb",
          "nb_06": "99a_exp.ipynb",
          "nb_07": "99a_exp.ipynb",
+         "nb_07a": "99a_exp.ipynb",
          "nb_09b": "99a_exp.ipynb",
          "nb_09c": "99a_exp.ipynb"}
 

@@ -198,3 +198,15 @@ def test_a_name_two_lessons_define_links_to_the_one_at_or_before_the_page():
     assert fixed('add_progress_bar.html', a('learner.html')) == a('learner.html')
     assert fixed('all.html', a('learner.html')) == a('learner.html')                  # not a lesson: as nbdev wrote it
     assert fixed('anneal.html', a('callbacks.html', 'Runner')) == a('callbacks.html', 'Runner')
+
+
+RETINA = "%config InlineBackend.figure_formats = ['retina']"
+
+def test_every_notebook_that_plots_draws_sharp_plots():
+    "A notebook with saved plots asks for retina PNGs in a #hide set-up cell: twice the pixels, shown at their size."
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        plots = any('image/png' in o.get('data', {}) for c in cells for o in c.get('outputs', []))
+        code = [''.join(c['source']) for c in cells if c['cell_type'] == 'code']
+        setup = [s for s in code if s.startswith('#hide')]
+        assert not plots or any(RETINA in s for s in setup), f"{nb.name}: add {RETINA!r} to its #hide set-up cell"
