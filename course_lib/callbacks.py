@@ -65,6 +65,11 @@ class Callback(GetAttr):
         "The attribute name on the runner: the class name in snake case, without a `Callback` suffix."
         return re.sub(r'_callback$', '', camel2snake(type(self).__name__))
 
+    def __call__(self, event):
+        "Run this callback's method for `event`, if it has one; True if that returned a true value."
+        f = getattr(self, event, None)
+        return bool(f and f())
+
     def _component_attr_filter(self, k): return not k.startswith('_') and k not in EVENTS
     def __repr__(self): return f"{type(self).__name__}()"
 
@@ -72,8 +77,8 @@ class Callback(GetAttr):
 class TrainEvalCallback(Callback):
     "Puts the model in `train()` or `eval()` mode for each pass; counts progress in `n_iter` and `n_epochs`."
     def begin_fit(self):
-        run = self.run
-        run.n_epochs, run.n_iter = float(run.start_epoch), run.start_epoch * len(run.data.train_dl)
+        run, start = self.run, getattr(self.run, 'start_epoch', 0)   # a loop that never resumes may not set it
+        run.n_epochs, run.n_iter = float(start), start * len(run.data.train_dl)
 
     def begin_epoch(self):
         self.run.n_epochs = float(self.run.epoch)
