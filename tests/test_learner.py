@@ -192,9 +192,14 @@ def test_lesson_04_arguments_are_refused_by_name():
     with pytest.raises(TypeError, match="lesson 04"): Learner(model, optim.SGD(model.parameters(), lr=0.1), F.cross_entropy, data_of())
 
 
+def images(data, c_in=1):
+    "`data` with its number of input channels, `c_in`, which the CNN builders size the first layer from."
+    data.c_in = c_in
+    return data
+
 def test_get_learner_builds_the_course_cnn():
     x, y = tc.synth(64, n_in=64)
-    data = DataBunch(*get_dls(Dataset(x, y % 3), Dataset(x[:16], y[:16] % 3), 16), c=3)
+    data = images(DataBunch(*get_dls(Dataset(x, y % 3), Dataset(x[:16], y[:16] % 3), 16), c=3))
     cbfs = [partial(AvgStatsCallback04, accuracy), partial(BatchTransformXCallback, view_tfm(1, 8, 8))]
     learn = get_learner([4, 8], data, 0.1, conv2d, cb_funcs=cbfs, opt_func=adam_opt())
     learn.logger = lambda line: None
@@ -291,7 +296,7 @@ def test_checkpoints_resume_exactly(tmp_path):
 
 def test_hooks_and_activation_stats():
     x, y = tc.synth(64, n_in=64)
-    data = DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3)
+    data = images(DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3))
     learn = get_learner([4, 8], data, 0.1, conv2d, cb_funcs=partial(BatchTransformXCallback, view_tfm(1, 8, 8)))
     acts = ActivationStats(list(learn.model)[:2])
     learn.fit(2, cbs=acts)
@@ -303,7 +308,7 @@ def test_hooks_and_activation_stats():
 
 def test_device_and_batch_transform_callbacks():
     x, y = tc.synth(48, n_in=64)
-    data = DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3)
+    data = images(DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3))
     seen = []
     class Spy(Callback):
         _order = 5
@@ -342,7 +347,7 @@ def test_course_modules_run_the_course_code():
     assert nb_09b.Learner is ns['Learner'] is Learner and nb_09b.AvgStatsCallback is AvgStatsCallback04
     assert ns['AvgStatsCallback'] is AvgStatsCallback and ns['ProgressCallback'] is progress.ProgressCallback
     x, y = tc.synth(64, n_in=64)
-    ns['data'] = DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3)
+    ns['data'] = images(DataBunch(*get_dls(Dataset(x, y), Dataset(x[:16], y[:16]), 16), c=3))
     exec('''
 cbfs = [partial(AvgStatsCallback, accuracy), CudaCallback, ProgressCallback, partial(BatchTransformXCallback, view_tfm(1, 8, 8))]
 learn = get_learner([8, 8], data, 0.4, conv_layer, cb_funcs=cbfs + [Recorder])
