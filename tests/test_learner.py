@@ -357,3 +357,29 @@ learn.fit(2, ParamScheduler('lr', phases))
 ''', ns)
     learn = ns['learn']
     assert len(learn.recorder.lrs[0]) == 8 and learn.recorder.lrs[0][0] == pytest.approx(0.2) and learn.avg_stats.log['epoch'] == 1
+
+
+def test_callbacks_work_in_the_courses_own_loop():
+    "The 2019 09b notebook writes its own loop: it calls `cb(event)` on each callback and sets no `start_epoch`."
+    class CourseLoop:           # the course's calls, in its order, for one epoch without validation
+        def __init__(self, cbs, model, data):
+            self.cbs, self.model, self.data, self.opt = cbs, model, data, torch.optim.SGD(model.parameters(), lr=0.1)
+            self.loss_func, self.logger = F.cross_entropy, (lambda line: None)
+            for cb in cbs: cb.set_runner(self)
+        def __call__(self, name): return any([cb(name) for cb in sorted(self.cbs, key=lambda c: c._order)])
+        def fit(self):
+            self.epochs, self.epoch, self.dl, self.in_train = 1, 0, self.data.train_dl, True
+            self('begin_fit'); self('begin_epoch'); self.iters = len(self.dl)
+            for self.iter, (self.xb, self.yb) in enumerate(self.dl):
+                self('begin_batch'); self.pred = self.model(self.xb); self('after_pred')
+                self.loss = self.loss_func(self.pred, self.yb); self('after_loss')
+                self.loss.backward(); self('after_backward'); self.opt.step(); self('after_step'); self.opt.zero_grad()
+                self('after_batch')
+            self('after_epoch'); self('after_fit')
+    data = data_of()
+    loop = CourseLoop([TrainEvalCallback(), AvgStatsCallback04([]), Recorder(), ParamScheduler('lr', sched_lin(0.2, 0.))],
+                      mlp3(), data)
+    loop.fit()
+    assert loop.n_iter == 6 and loop.n_epochs == 1. and loop.cbs[1].train_stats.count == 96
+    assert loop.cbs[2].lrs[0] == pytest.approx([0.2 - 0.2 * i / 6 for i in range(6)])
+    assert Says('after_pred', 1)('after_pred') is True and Callback()('begin_fit') is False
