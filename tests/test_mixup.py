@@ -265,9 +265,10 @@ def test_a_failure_before_mixup_swapped_leaves_the_loss_alone(trainer):
     with pytest.raises(RuntimeError, match='early'): fit([Early(), mix])
     assert learn.loss_func is F.cross_entropy
 
-def test_mixup_bad_alpha():
+def test_mixup_bad_alpha_fails_at_once():
+    "Beta(α, α) needs α > 0: PyTorch says so when MixUp is made, not at the first batch."
     for α in (0, -0.4, float('nan')):
-        with pytest.raises(ValueError, match='α'): MixUp(α)
+        with pytest.raises(ValueError, match='concentration'): MixUp(α)
 
 @pytest.mark.parametrize('trainer', TRAINERS)
 def test_mixup_trains_and_is_reproducible_from_the_seed(trainer):
