@@ -12,6 +12,7 @@ from course_lib.mixup import *
 from course_lib.callbacks import Callback, CancelTrainException, DataBunch, Learner, Runner
 from course_lib.minibatch import Dataset, DataLoader, Sampler
 from course_lib.optimizers import lin_comb
+from course_lib.learner import Learner as Learner09b
 from strategies import seeds, logit_batches, mixup_batches
 
 FEW = settings(max_examples=15, deadline=None)
@@ -89,7 +90,14 @@ def runner_trainer(model, data, loss_func):
         run.fit(epochs, learn)
     return learn, fit
 
-TRAINERS = {'runner': runner_trainer}
+def learner_trainer(model, data, loss_func):
+    "Lesson 09b's `Learner`, which trains itself."
+    learn = Learner09b(model, data, loss_func, opt_func=torch.optim.SGD, lr=0.1)
+    learn.logger = lambda line: None
+    def fit(cbs, epochs=1): learn.fit(epochs, cbs=cbs)
+    return learn, fit
+
+TRAINERS = {'runner': runner_trainer, 'learner': learner_trainer}
 
 def parts(x, y, bs, loss_func=F.cross_entropy, seed=0):
     "A small linear model (a 1x1 conv for targets per position), and `x`, `y` as a `DataBunch` of batches of `bs`."

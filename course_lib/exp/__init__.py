@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'nb_10b']
+           'nb_09b', 'nb_09c', 'nb_10b']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -155,10 +155,22 @@ nb_07a = course_module('nb_07a', nb_07, get_batch=lsuv.get_batch, find_modules=_
                        is_lin_layer=lsuv.is_lin_layer, lsuv_module=_lsuv_module)
 
 # Cell
-# nb_10b (10b_mixup_label_smoothing). The course's module builds on nb_10, which builds on nb_07a ... nb_09c; until
-# those modules are here it builds on the newest that is, nb_07a, and gives 10b's own names.
+# The course's 09b and 09c: 09b's `Learner` (lesson 04's `AvgStatsCallback` beside it), then 09c's timed table and
+# progress bars. The course's `exp/nb_09b.py` starts from `nb_09`; until `nb_09` is here, the base is `nb_07a`.
+import time
+from fastprogress.fastprogress import master_bar, progress_bar, format_time
+from course_lib import learner, progress
+
+nb_09b = course_module('nb_09b', nb_07a, param_getter=learner.param_getter, Learner=learner.Learner,
+                       AvgStatsCallback=AvgStatsCallback, get_learner=learner.get_learner)
+nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progress_bar=progress_bar,
+                       format_time=format_time, AvgStatsCallback=progress.AvgStatsCallback,
+                       ProgressCallback=progress.ProgressCallback)
+
+# Cell
+# The course's 10b: `exp/nb_10b.py` starts from `nb_10`; until `nb_10` is here, the base is `nb_09c`.
 from course_lib import mixup
 from torch.distributions.beta import Beta
-nb_10b = course_module('nb_10b', nb_07a, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
+nb_10b = course_module('nb_10b', nb_09c, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
                        reduce_loss=mixup.reduce_loss, MixUp=mixup.MixUp,
                        LabelSmoothingCrossEntropy=mixup.LabelSmoothingCrossEntropy)
