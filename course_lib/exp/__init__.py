@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'nb_09b', 'nb_09c']
+           'nb_09b', 'nb_09c', 'nb_10b']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -166,3 +166,11 @@ nb_09b = course_module('nb_09b', nb_07a, param_getter=learner.param_getter, Lear
 nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progress_bar=progress_bar,
                        format_time=format_time, AvgStatsCallback=progress.AvgStatsCallback,
                        ProgressCallback=progress.ProgressCallback)
+
+# Cell
+# The course's 10b: `exp/nb_10b.py` starts from `nb_10`; until `nb_10` is here, the base is `nb_09c`.
+from course_lib import mixup
+from torch.distributions.beta import Beta
+nb_10b = course_module('nb_10b', nb_09c, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
+                       reduce_loss=mixup.reduce_loss, MixUp=mixup.MixUp,
+                       LabelSmoothingCrossEntropy=mixup.LabelSmoothingCrossEntropy)
