@@ -268,6 +268,7 @@ index = {"check_int": "00a_checks.ipynb",
          "nb_05b": "99a_exp.ipynb",
          "nb_06": "99a_exp.ipynb",
          "nb_07": "99a_exp.ipynb",
+         "nb_07a": "99a_exp.ipynb",
          "nb_10c": "99a_exp.ipynb"}
 
 modules = ["checks.py",
