@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'nb_09b', 'nb_09c', 'nb_10b']
+           'nb_09b', 'nb_09c', 'nb_10b', 'nb_10c']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -174,3 +174,10 @@ from torch.distributions.beta import Beta
 nb_10b = course_module('nb_10b', nb_09c, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
                        reduce_loss=mixup.reduce_loss, MixUp=mixup.MixUp,
                        LabelSmoothingCrossEntropy=mixup.LabelSmoothingCrossEntropy)
+
+# Cell
+# 10c without NVIDIA's apex: the course's `fp16` (apex.fp16_utils) has no counterpart here
+from course_lib import fp16 as _fp16
+nb_10c = course_module('nb_10c', nb_10b, get_master=_fp16.get_master, to_master_grads=_fp16.to_master_grads,
+                       to_model_params=_fp16.to_model_params, test_overflow=_fp16.test_overflow,
+                       grad_overflow=_fp16.grad_overflow, MixedPrecision=_fp16.MixedPrecision)
