@@ -1,4 +1,4 @@
-"""What the callback `Runner` costs, measured fairly: each ratio compares two loops that do the same work.
+"""What the callback `Runner` and the `Learner` cost, measured fairly: each ratio compares two loops doing the same work.
 
 One epoch (training plus validation) on the same 50,000 x 784 float32 training and 10,000 validation tensors from
 `train_loop.make_data`, the 784-50-10 model from `train_loop.make_model_and_opt` rebuilt from the same seed every run,
@@ -12,17 +12,21 @@ permutation (training) or of `arange` (validation).
   sums read once.
 * `Runner` -- `course_lib.callbacks.Runner()` (only its `TrainEvalCallback`) over `get_dls` loaders.
 * `Runner + AvgStatsCallback` -- the same with `AvgStatsCallback(accuracy)`, its epoch line sent to a logger that drops it.
-* `Runner + AvgStatsCallback + ProgressCallback` -- plus `course_lib.cnn.ProgressCallback(bars=False)` (table rows,
-  what a log or CI gets); `--bars` adds a row with fastprogress's console bars forced on, written to a `StringIO`.
+* `Learner + AvgStatsCallback` -- `course_lib.learner.Learner` (09b, the runner that owns what it trains) with
+  `course_lib.progress.AvgStatsCallback(accuracy)` (09c: the same statistics, timed, as rows of a table).
+* `Learner + AvgStatsCallback + ProgressCallback` -- plus `course_lib.progress.ProgressCallback(bars=False)` (the plain
+  table rows that a log or CI gets); `--bars` adds a row with fastprogress's console bars forced on, written to a
+  `StringIO`.
 * optional peers, when importable: `ignite` and `lightning` (fed course_lib's `Dataset` and `Sampler`); skipped with a
   message when not installed.
 
-The three fair ratios (per-repeat medians, with quartiles), printed under each table beside the A/A control (the hand
+The fair ratios (per-repeat medians, with quartiles), printed under each table beside the A/A control (the hand
 loop run twice under two names, whose ratio is the noise floor):
 
     Runner + AvgStatsCallback / hand loop + AvgStats statistics      bar <= 1.05
     Runner / hand loop                                               bar <= 1.03
-    Runner + AvgStatsCallback + ProgressCallback / Runner + AvgStatsCallback   bar <= 1.05
+    Learner + AvgStatsCallback / hand loop + AvgStats statistics     bar <= 1.05
+    Learner + AvgStatsCallback + ProgressCallback / Learner + AvgStatsCallback   bar <= 1.05
 
 Method: one thread, candidates interleaved within each repeat (forward then reverse order), process CPU time by
 default (`train_loop.compare`).
@@ -44,7 +48,7 @@ from train_loop import CLOCKS, compare, make_data, make_model_and_opt, validate 
 
 from course_lib.callbacks import AvgStats, AvgStatsCallback, DataBunch, Learner, Runner   # noqa: E402
 from course_lib.minibatch import Dataset, accuracy, get_dls                                # noqa: E402
-from course_lib.cnn import ProgressCallback                                                # noqa: E402
+from course_lib import learner as learner09b, progress                                     # noqa: E402
 
 
 def hand_loop(model, opt, loss_func, x, y, xv, yv, bs, generator=None, stats=False):
@@ -182,24 +186,34 @@ def candidates_for(data, bs, lr=0.1, seed=0, use_peers=(), bars=False):
         with contextlib.redirect_stdout(io.StringIO()): run.fit(1, Learner(model, opt, F.cross_entropy, data))
         return tuple(run.avg_stats.valid_stats.avg_stats) if hasattr(run, 'avg_stats') else None
 
+    def learner(cb_funcs=()):
+        model, opt = make_model_and_opt(lr, seed)
+        data = DataBunch(*get_dls(train_ds, valid_ds, bs, generator=gen()), c=10)
+        learn = learner09b.Learner(model, data, F.cross_entropy, cb_funcs=list(cb_funcs))
+        learn.opt, learn.logger = opt, (lambda line: None)  # the same torch SGD as the others; the output stays a table
+        with contextlib.redirect_stdout(io.StringIO()): learn.fit(1)
+        return tuple(learn.avg_stats.valid_stats.avg_stats)
+
     def peer(fn):
         def f():
             model, opt = make_model_and_opt(lr, seed)
             return fn(model, opt, *get_dls(train_ds, valid_ds, bs, generator=gen()))
         return f
 
-    stats = partial(AvgStatsCallback, accuracy)
+    stats, table = partial(AvgStatsCallback, accuracy), partial(progress.AvgStatsCallback, accuracy)
+    bar = lambda on: partial(progress.ProgressCallback, bars=on)
     cands = {'hand loop': hand, 'hand loop + AvgStats statistics': partial(hand, True), 'Runner': runner,
-             'Runner + AvgStatsCallback': partial(runner, [stats]),
-             'Runner + AvgStatsCallback + ProgressCallback': partial(runner, [stats, partial(ProgressCallback, bars=False)])}
-    if bars: cands['... + ProgressCallback (bars)'] = partial(runner, [stats, partial(ProgressCallback, bars=True)])
+             'Runner + AvgStatsCallback': partial(runner, [stats]), 'Learner + AvgStatsCallback': partial(learner, [table]),
+             'Learner + AvgStatsCallback + ProgressCallback': partial(learner, [table, bar(False)])}
+    if bars: cands['... + ProgressCallback (bars)'] = partial(learner, [table, bar(True)])
     if 'ignite' in use_peers: cands['ignite'] = peer(ignite_epoch)
     if 'lightning' in use_peers: cands['lightning'] = peer(lightning_epoch)
     return cands
 
 
 FAIR = [('Runner + AvgStatsCallback', 'hand loop + AvgStats statistics', 1.05), ('Runner', 'hand loop', 1.03),
-        ('Runner + AvgStatsCallback + ProgressCallback', 'Runner + AvgStatsCallback', 1.05),
+        ('Learner + AvgStatsCallback', 'hand loop + AvgStats statistics', 1.05),
+        ('Learner + AvgStatsCallback + ProgressCallback', 'Learner + AvgStatsCallback', 1.05),
         ('hand loop (A/A)', 'hand loop', None)]
 
 

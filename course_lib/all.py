@@ -18,6 +18,8 @@ from .batchnorm import *
 from .lsuv import *
 from .distributed import *
 from .optimizers import *
+from .learner import *
+from .progress import *
 from .checks import *
 
 # Cell

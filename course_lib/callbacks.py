@@ -74,6 +74,11 @@ class Callback(GetAttr):
         "The attribute name on the runner: the class name in snake case, without a `Callback` suffix."
         return re.sub(r'_callback$', '', camel2snake(type(self).__name__))
 
+    def __call__(self, event):
+        "Run this callback's method for `event`, if it has one; True if that returned a true value."
+        f = getattr(self, event, None)
+        return bool(f and f())
+
     def _component_attr_filter(self, k): return not k.startswith('_') and k not in EVENTS
     def __repr__(self): return f"{type(self).__name__}()"
 
@@ -81,8 +86,8 @@ class Callback(GetAttr):
 class TrainEvalCallback(Callback):
     "Puts the model in `train()` or `eval()` mode for each pass; counts progress in `n_iter` and `n_epochs`."
     def begin_fit(self):
-        run = self.run
-        run.n_epochs, run.n_iter = float(run.start_epoch), run.start_epoch * len(run.data.train_dl)
+        run, start = self.run, getattr(self.run, 'start_epoch', 0)   # a loop that never resumes may not set it
+        run.n_epochs, run.n_iter = float(start), start * len(run.data.train_dl)
 
     def begin_epoch(self):
         self.run.n_epochs = float(self.run.epoch)
@@ -111,7 +116,7 @@ class CancelTrainException(Exception):
 _STATE = ('learn', 'cbs', 'epochs', 'start_epoch', 'epoch', 'n_epochs', 'n_iter', 'in_train', 'dl', 'iters',
           'iter', 'xb', 'yb', 'pred', 'loss', 'logger')
 
-def _hides_runner_attr(cb): return cb.name in _STATE or hasattr(Runner, cb.name)
+def _hides_runner_attr(run, cb): return cb.name in _STATE or hasattr(type(run), cb.name)
 
 def _runs_twice(cbs, cb):
     "Whether `cb` is already among `cbs`, or is a second `TrainEvalCallback` (progress counted twice)."
@@ -159,7 +164,7 @@ class Runner():
         for cb in listify(cbs):
             if not isinstance(cb, Callback): raise TypeError(f"cbs: {cb!r} is not a Callback instance")
             if _runs_twice(self.cbs + new, cb): raise ValueError(f"cbs: {cb!r} would run twice")
-            if _hides_runner_attr(cb): raise ValueError(f"cbs: {cb!r}'s name {cb.name!r} is the runner's")
+            if _hides_runner_attr(self, cb): raise ValueError(f"cbs: {cb!r}'s name {cb.name!r} is the runner's")
             new.append(cb)
         self._sort(self.cbs + new)             # a bad `_order` fails here, before anything changed
         for cb in new:
@@ -224,13 +229,17 @@ class Runner():
 
     def _one_pass(self, begin_event):
         self.iters = len(self.dl)
-        self._with_events(self._all_batches, begin_event, CancelEpochException)
+        self._with_events(self.all_batches, begin_event, CancelEpochException)
 
-    def _all_batches(self):
-        for self.iter, (self.xb, self.yb) in enumerate(self.dl):
-            self.pred = self.loss = None
-            self._with_events(self._batch_steps, 'begin_batch', CancelBatchException)
-            self('after_batch')
+    def all_batches(self):
+        "Run every batch of the current loader `dl` through `one_batch`."
+        for i, (xb, yb) in enumerate(self.dl): self.one_batch(i, xb, yb)
+
+    def one_batch(self, i, xb, yb):
+        "Batch `i` of the pass: `begin_batch`, the steps and their events, `after_batch`."
+        self.iter, self.xb, self.yb, self.pred, self.loss = i, xb, yb, None, None
+        self._with_events(self._batch_steps, 'begin_batch', CancelBatchException)
+        self('after_batch')
 
     def _batch_steps(self):
         "Predict and compute the loss; when training also backpropagate, step and zero the gradients."
@@ -345,6 +354,9 @@ class AvgStatsCallback(Callback):
         (self.train_stats if run.in_train else self.valid_stats).accumulate(run)
 
     def after_epoch(self):
-        e = self.run.epoch
-        self.log = dict(zip(self.names, [e] + _avgs(self.train_stats) + _avgs(self.valid_stats)))
-        if self.show: self.run.logger(f"epoch {e}  {self.train_stats}  |  {self.valid_stats}")
+        self.log = dict(zip(self.names, [self.run.epoch] + _avgs(self.train_stats) + _avgs(self.valid_stats)))
+        if self.show: self.report()
+
+    def report(self):
+        "Send the epoch's numbers to `run.logger`, as one line."
+        self.run.logger(f"epoch {self.log['epoch']}  {self.train_stats}  |  {self.valid_stats}")

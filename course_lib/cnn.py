@@ -3,10 +3,10 @@
 __all__ = ['normalize_to', 'Lambda', 'flatten', 'default_device', 'DeviceCallback', 'CudaCallback', 'conv2d',
            'BatchTransformXCallback', 'view_tfm', 'get_cnn_layers', 'get_cnn_model', 'get_runner', 'Hook',
            'append_stats', 'Hooks', 'children', 'init_cnn', 'GeneralRelu', 'conv_grelu', 'get_learn_run',
-           'ActivationStats', 'ProgressCallback']
+           'ActivationStats']
 
 # Cell
-import math, os, sys, time, warnings
+import math, os, warnings
 from functools import partial
 import torch
 from torch import nn, optim
@@ -15,8 +15,6 @@ from torch.nn import init
 import matplotlib.pyplot as plt
 from fastcore.basics import listify, store_attr
 from fastcore.foundation import L
-from fastprogress.fastprogress import format_time
-import fastprogress.fastprogress as fp
 
 # Cell
 from .checks import check_int
@@ -323,77 +321,3 @@ class ActivationStats(Callback):
         ax.legend(fontsize='small')
         plt.close(fig)
         return fig
-
-# Cell
-def _env_flag(name): return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
-
-def _live_bars(bars):
-    "Whether to draw live bars: `bars` if given; else not under `$COURSE_LIB_NO_BARS`; else in a notebook or terminal."
-    if bars is not None: return bool(bars)
-    if _env_flag('COURSE_LIB_NO_BARS') or fp.NO_BAR: return False
-    return fp.IN_NOTEBOOK or sys.stdout.isatty()
-
-def _fmt(v): return str(v) if isinstance(v, int) else f'{v:.4f}' if isinstance(v, float) else str(v)
-
-def _finish(mbar, n_done):
-    "End the bars; in a notebook leave the master bar, at `n_done` epochs, above the table."
-    if not isinstance(mbar, fp.NBMasterBar) or not hasattr(mbar, 'out'): return mbar.on_iter_end()
-    mbar.main_bar.on_update(n_done, f'{n_done}/{mbar.main_bar.total} epochs')
-    mbar.inner_dict.pop('pb2', None)
-    mbar.show()
-
-def _fmt_secs(t): return f'{t:.1f}s' if t < 60 else format_time(t)
-
-# Cell
-class ProgressCallback(Callback):
-    "fastprogress bars over epochs and batches, a table row per epoch; plain rows without a notebook or terminal."
-    _order = 1
-    def __init__(self, bars=None): self.bars, self._stats, self.mbar = bars, None, None
-
-    def _quiet(self, stats):
-        "Turn off the epoch line of `stats` (an `AvgStatsCallback`, or None): the table shows its numbers."
-        self._stats = stats
-        if stats is not None: self._shown, stats.show = stats.show, False
-
-    def begin_fit(self):
-        self._header, self.n_rows = None, 0
-        self._quiet(getattr(self.run, 'avg_stats', None))
-        self.mbar = fp.master_bar(range(self.epochs)) if _live_bars(self.bars) else None
-        self._t0 = time.perf_counter()
-
-    def begin_epoch(self):
-        self._t0 = time.perf_counter()
-        self._new_bar()
-
-    def begin_validate(self): self._new_bar()
-
-    def _new_bar(self):
-        if self.mbar is None: return
-        self.mbar.update(self.epoch)
-        self.pb = fp.progress_bar(range(self.iters), parent=self.mbar)
-        self.pb.update(0)
-
-    def after_batch(self):
-        if self.mbar is not None: self.pb.update(self.iter + 1)
-
-    def after_epoch(self):
-        log = getattr(self.run, 'avg_stats', None)
-        if log is None or not log.log: return
-        self._row([*log.names, 'time'], [*log.log.values(), _fmt_secs(time.perf_counter() - self._t0)])
-
-    def _row(self, names, values):
-        "Write one table row (and the header before the first)."
-        cells = [_fmt(v) for v in values]
-        if self.mbar is not None:
-            if self._header is None: self.mbar.write(names, table=True)
-            self.mbar.write(cells, table=True)
-        else:
-            w = [max(len(n), 7) for n in names]
-            if self._header is None: self.run.logger('  '.join(n.ljust(k) for n, k in zip(names, w)))
-            self.run.logger('  '.join(c.ljust(k) for c, k in zip(cells, w)))
-        self._header, self.n_rows = names, self.n_rows + 1
-
-    def after_fit(self):
-        if self._stats is not None: self._stats.show, self._stats = self._shown, None
-        if self.mbar is not None: _finish(self.mbar, self.n_rows)
-        self.mbar = None

@@ -97,6 +97,10 @@ class LR_Find(Callback):
 
     def begin_validate(self): return True   # skip validation: the finder only looks at training losses
 
+def _finding(run):
+    "Whether an `LR_Find` is among `run`'s callbacks: then its epochs are a search, not training."
+    return any(isinstance(cb, LR_Find) for cb in run.cbs)
+
 # Cell
 def _smooth(losses, beta=0.9):
     "Moving average of `losses` (weight `beta` on the past), divided by `1 - beta**(i+1)` to unbias it."
@@ -164,7 +168,10 @@ def _display(fig):
 def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
     "Run `LR_Find` on `learn`, put back its model, optimizer and random states; return an `LRFinderResult`."
     finder, saved = LR_Find(max_iter, min_lr, max_lr), _snapshot(learn)
-    try: Runner(cbs=finder).fit(math.ceil(max_iter / len(learn.data.train_dl)), learn)
+    epochs = math.ceil(max_iter / len(learn.data.train_dl))
+    try:
+        if isinstance(learn, Runner): learn.fit(epochs, cbs=finder)   # a learner that trains itself: its callbacks too
+        else: Runner(cbs=finder).fit(epochs, learn)
     finally: _restore(learn, saved)
     res = LRFinderResult(finder.lrs, finder.losses, _steepest(finder.lrs, finder.losses))
     if plot: _display(res.plot())
@@ -173,7 +180,7 @@ def lr_find(learn, max_iter=100, min_lr=1e-6, max_lr=10, plot=False):
 # Cell
 class TrackerCallback(Callback):
     "After each epoch, keeps the `best` value of `monitor`, its `best_epoch`, and whether it just `improved`."
-    _order, best, best_epoch, improved = 2, None, None, False
+    _order, best, best_epoch, improved, aside = 2, None, None, False, False
     def __init__(self, monitor='valid_loss', comp=None, min_delta=0.):
         self.monitor, self.min_delta = monitor, check_number('min_delta', min_delta, min=0)
         if comp is None: comp = operator.lt if 'loss' in monitor else operator.gt
@@ -181,11 +188,13 @@ class TrackerCallback(Callback):
         self.comp = comp
 
     def begin_fit(self):
+        self.best, self.best_epoch, self.improved, self.aside = None, None, False, _finding(self.run)
+        if self.aside: return      # an LR_Find's search: nothing to track
         names = [n for n in getattr(getattr(self.run, 'avg_stats', None), 'names', []) if n != 'epoch']
         if self.monitor not in names: raise ValueError(f"monitor={self.monitor!r} is not in AvgStatsCallback's {names}")
-        self.best, self.best_epoch, self.improved = None, None, False
 
     def after_epoch(self):
+        if self.aside: return
         value = self.avg_stats.log[self.monitor]
         self.improved = self._better(value)
         if self.improved: self.best, self.best_epoch = value, self.epoch
@@ -210,7 +219,7 @@ class EarlyStoppingCallback(TrackerCallback):
     def after_epoch(self):
         super().after_epoch()
         self.wait = 0 if self.improved else self.wait + 1
-        if self.improved or self.wait < self.patience: return
+        if self.aside or self.improved or self.wait < self.patience: return
         self.stopped_epoch = self.epoch
         best = 'any earlier value' if self.best is None else f"{self.best:.4g} (epoch {self.best_epoch})"
         self.logger(f"early stopping after epoch {self.epoch}: {self.monitor} has not improved on {best} "
@@ -289,7 +298,7 @@ class SaveModelCallback(TrackerCallback):
 
     def after_epoch(self):
         super().after_epoch()
-        if not (self.every_epoch or self.improved): return
+        if self.aside or not (self.every_epoch or self.improved): return
         weights = {k: v.cpu() for k, v in self.model.state_dict().items()}   # the same bytes in every process
         self.written[self.epoch] = _save_atomic(weights, self.file(self.epoch))
 
@@ -366,4 +375,5 @@ class CheckpointCallback(Callback):
     def __init__(self, path='models/checkpoint.pth'): self.path = Path(path).expanduser()
     def begin_fit(self):   # before an epoch of training, not after it
         if not hasattr(self.learn.opt, 'state_dict'): raise TypeError("CheckpointCallback needs learn.opt.state_dict")
-    def after_epoch(self): save_checkpoint(self.learn, self.path, self.epoch + 1)
+    def after_epoch(self):
+        if not _finding(self.run): save_checkpoint(self.learn, self.path, self.epoch + 1)

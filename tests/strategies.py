@@ -70,3 +70,24 @@ def grouped_channels(draw, max_groups=4, max_per_group=3):
     "`(num_groups, nf)` with `num_groups` dividing `nf`."
     g, k = draw(st.integers(1, max_groups)), draw(st.integers(1, max_per_group))
     return g, g * k
+
+# --- losses and mixup (test_mixup)
+@st.composite
+def logit_batches(draw, max_bs=6, max_positions=5):
+    """`(logits, targets)`: float64 logits `(bs, c)` or `(bs, c, positions)` with 2, 3 or 10 classes, at a drawn scale
+    (large ones make softmax near one-hot), and class-index targets of the matching shape."""
+    bs, c = draw(st.integers(1, max_bs)), draw(st.sampled_from([2, 3, 10]))
+    pos = () if draw(st.booleans()) else (draw(st.integers(1, max_positions)),)
+    g = torch.Generator().manual_seed(draw(seeds))
+    scale = draw(st.sampled_from([0.1, 1., 5., 20.]))
+    return torch.randn(bs, c, *pos, generator=g, dtype=torch.float64) * scale, torch.randint(0, c, (bs, *pos), generator=g)
+
+@st.composite
+def mixup_batches(draw, max_n=12):
+    """`(x, y)` for a small classifier: `n` samples (1 included) of flat rows, 1x3x3 images, or 3 channels at a few
+    positions with one class index per position; 2 to 4 classes."""
+    n, c, kind = draw(st.integers(1, max_n)), draw(st.integers(2, 4)), draw(st.sampled_from(['rows', 'images', 'positions']))
+    g = torch.Generator().manual_seed(draw(seeds))
+    shape = {'rows': (5,), 'images': (1, 3, 3), 'positions': (3, draw(st.integers(1, 4)))}[kind]
+    y_shape = (n, shape[-1]) if kind == 'positions' else (n,)
+    return torch.randn(n, *shape, generator=g), torch.randint(0, c, y_shape, generator=g)

@@ -1,4 +1,4 @@
-"Tests of course_lib.cnn: device choice, the CNN builders against PyTorch's own layers, hooks that clean up, ActivationStats, ProgressCallback."
+"Tests of course_lib.cnn: device choice, the CNN builders against PyTorch's own layers, hooks that clean up, ActivationStats."
 import io, os, pickle, re, subprocess, sys, textwrap, warnings
 from functools import partial
 
@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 import course_lib.cnn as cnn
 from course_lib.cnn import (ActivationStats, BatchTransformXCallback, CudaCallback, DeviceCallback, GeneralRelu, Hook, Hooks,
-                            Lambda, ProgressCallback, append_stats, children, conv2d, conv_grelu, default_device, flatten,
+                            Lambda, append_stats, children, conv2d, conv_grelu, default_device, flatten,
                             get_cnn_layers, get_cnn_model, get_learn_run, get_runner, init_cnn, normalize_to, view_tfm)
 from course_lib.callbacks import AvgStatsCallback, Callback, CancelTrainException, DataBunch
 from course_lib.minibatch import Dataset, accuracy, get_dls
@@ -406,107 +406,6 @@ def test_get_runner_takes_callbacks_and_callback_functions():
     assert isinstance(learn.opt, optim.SGD)
 
 
-# ---------------------------------------------------------------- ProgressCallback
-class Note(Callback):
-    _order = 2
-    def after_epoch(self):
-        if self.epoch == 1: self.run.logger('note from another callback')
-
-
-def progress_fit(epochs, bars, extra=()):
-    data = tiny_data()
-    learn, run = get_learn_run([4, 8], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=bars), *extra))
-    run.fit(epochs, learn)
-    return run
-
-
-def test_progress_non_tty_output_is_bounded(capsys):
-    assert not sys.stdout.isatty()
-    run = progress_fit(6, None, [Note])
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) < 40
-    assert len(lines) == 1 + 6 + 1                         # header, a row per epoch, the other callback's note
-    assert lines[0].split() == [*run.avg_stats.names, 'time']
-    assert [l.split()[0] for l in lines[1:3]] == ['0', '1'] and 'note from another callback' in lines
-    assert not any(l.startswith('epoch 0 ') for l in lines)  # AvgStatsCallback's own lines are replaced by the table
-    assert run.logger is print
-
-
-def test_progress_rows_hold_the_avg_stats_numbers():
-    rows = []
-    data = tiny_data()
-    learn, run = get_learn_run([4, 8], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False)))
-    run.logger = rows.append
-    run.fit(2, learn)
-    assert len(rows) == 3 and run.logger == rows.append
-    last = rows[-1].split()
-    log = run.avg_stats.log
-    assert last[0] == '1' and [float(v) for v in last[1:-1]] == pytest.approx([log[k] for k in run.avg_stats.names[1:]], abs=1e-4)
-    assert not any(r.startswith('epoch ') for r in rows[1:])  # AvgStatsCallback's own lines were turned off...
-    assert run.avg_stats.show is True and run.progress._stats is None   # ...and turned back on after fit
-
-
-def test_progress_logger_restored_after_an_error():
-    class Stop(Callback):
-        def after_batch(self):
-            if self.n_iter == 2: raise CancelTrainException()
-    out = []
-    data = tiny_data()
-    learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False), Stop))
-    run.logger = out.append
-    run.fit(3, learn)
-    assert run.logger == out.append and out == [] and run.avg_stats.show is True
-
-
-def test_progress_restores_avg_stats_show_after_an_exception():
-    "A real error mid-fit: the runner still calls after_fit, which turns AvgStatsCallback's line back on (or leaves it off if it was)."
-    class Boom(Callback):
-        def after_batch(self):
-            if self.n_iter == 3: raise RuntimeError('boom')
-    for shown in (True, False):
-        data = tiny_data()
-        learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False), Boom))
-        run.avg_stats.show = shown
-        seen = []
-        run.progress.begin_epoch = lambda: seen.append(run.avg_stats.show)   # while fitting, the line is off
-        with pytest.raises(RuntimeError, match='boom'): run.fit(2, learn)
-        assert seen == [False] and run.avg_stats.show is shown and run.progress._stats is None
-
-
-def test_progress_console_bars_never_print_a_line_per_batch(capsys):
-    "Forced bars outside a notebook: fastprogress's console bars redraw one line with carriage returns."
-    run = progress_fit(3, True)
-    out = capsys.readouterr().out
-    assert out.count('\n') < 10
-    assert 'train_loss' in out and run.logger is print
-
-
-def test_live_bars_switch(monkeypatch):
-    monkeypatch.setattr(sys.stdout, 'isatty', lambda: True, raising=False)
-    monkeypatch.delenv('COURSE_LIB_NO_BARS', raising=False)
-    assert cnn._live_bars(None) is True
-    monkeypatch.setenv('COURSE_LIB_NO_BARS', '1')
-    assert cnn._live_bars(None) is False
-    assert cnn._live_bars(True) is True and cnn._live_bars(False) is False
-
-
-def test_progress_without_avg_stats_writes_no_rows(capsys):
-    data = tiny_data()
-    learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=[DeviceCallback, partial(BatchTransformXCallback, view_tfm(1, 28, 28)),
-                                                            partial(ProgressCallback, bars=False)])
-    run.fit(2, learn)
-    assert capsys.readouterr().out == ''
-
-
-def test_progress_rows_when_resuming():
-    rows = []
-    data = tiny_data()
-    learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs(partial(ProgressCallback, bars=False)))
-    run.logger = rows.append
-    run.fit(4, learn, start_epoch=2)
-    assert [r.split()[0] for r in rows] == ['epoch', '2', '3']
-
-
 # ---------------------------------------------------------------- builders and helpers under misuse
 def test_normalize_to_takes_raw_pixels_and_refuses_mixed_scales():
     from course_lib.cnn import normalize_to
@@ -601,8 +500,7 @@ class FailAtBeginFit(Callback):
     def begin_fit(self): raise RuntimeError('the real error')
 
 
-@pytest.mark.parametrize('make', [lambda: ProgressCallback(bars=False), lambda: ProgressCallback(bars=True),
-                                  lambda: ActivationStats(), lambda: DeviceCallback('cpu')])
+@pytest.mark.parametrize('make', [lambda: ActivationStats(), lambda: DeviceCallback('cpu')])
 def test_after_fit_of_a_callback_that_never_began_runs_cleanly(make, capsys):
     data = tiny_data()
     learn, run = get_learn_run([4], data, 0.1, conv2d, cbs=cbfs())

@@ -186,6 +186,20 @@ def test_saved_outputs_read_the_same_on_every_machine():
                 bad += [f'{f.name}: …{t[max(0, m.start() - 30):m.end() + 20]}…' for m in _MACHINE.finditer(t)]
     assert not bad, 'outputs that differ from machine to machine:\n' + '\n'.join(bad)
 
+
+def test_a_name_two_lessons_define_links_to_the_one_at_or_before_the_page():
+    "04's `Learner` and 09b's: pages 05 to 09 link 04's, pages from 09b on link 09b's; other names are untouched."
+    lessons = [('callbacks.html', {'Learner', 'Runner'}), ('anneal.html', set()), ('learner.html', {'Learner'}),
+               ('add_progress_bar.html', set())]
+    ids = {**IDS, 'learner.html': {'Learner'}}
+    a = lambda page, frag='Learner': f'<a href="{B}{page}#{frag}"><code>{frag}</code></a>'
+    fixed = lambda here, html: links.fix_page(here, html, ids, B, MODS, lessons)
+    assert fixed('anneal.html', a('learner.html')) == a('callbacks.html')
+    assert fixed('add_progress_bar.html', a('learner.html')) == a('learner.html')
+    assert fixed('all.html', a('learner.html')) == a('learner.html')                  # not a lesson: as nbdev wrote it
+    assert fixed('anneal.html', a('callbacks.html', 'Runner')) == a('callbacks.html', 'Runner')
+
+
 RETINA = "%config InlineBackend.figure_formats = ['retina']"
 
 def test_every_notebook_that_plots_draws_sharp_plots():

@@ -16,6 +16,8 @@ nbdev turns every backticked name it knows into a link, and guesses wrong in a f
   * a class's base, `BatchNorm(nf) :: Module`, is linked by its bare name: a `torch.nn.Module` subclass linked to
     lesson 02's toy `Module`. The base is looked up in the package: a PyTorch class links to PyTorch's docs, any
     other class outside course_lib is left unlinked;
+  * a name that two lessons define (`Learner`: 04's, then 09b's) links to the later one from every page: it links
+    to the entry of the latest lesson at or before this page (`lessons`: each page's lesson entries, in order);
   * a method without a docstring of its own shows the one it inherits (`Ensemble.forward` showed
     `nn.Module.forward`'s reST): that text is dropped, the signature stays.
 It also drops the random `id="cell-id=..."` nbdev gives cells that lack an id, so rebuilding changes nothing.
@@ -37,8 +39,8 @@ def page_ids(docs):
     return {f.name: set(html.unescape(i) for i in _re_id.findall(f.read_text(encoding='utf-8'))) for f in docs.glob('*.html')}
 
 
-def fix_page(name, text, ids, baseurl, modules):
-    "`text` of page `name` with nbdev's wrong links repaired; `ids` as from `page_ids`."
+def fix_page(name, text, ids, baseurl, modules, lessons=()):
+    "`text` of page `name` with nbdev's wrong links repaired; `ids` as from `page_ids`, `lessons` from `lesson_entries`."
     text = _re_raw_md.sub(r'\1', text)
     here = ids.get(name, set())
     headers = [(m.start(), m.group(1)) for m in _re_doc_header.finditer(text)]
@@ -62,6 +64,11 @@ def fix_page(name, text, ids, baseurl, modules):
         cls = owner(m.start())
         if cls and f'{cls}.{frag}' in here and f'{cls}.{frag}' != frag: return _link(f'#{cls}.{frag}', text_, baseurl, name)
         if frag in entries and page != name: return _link(f'#{frag}', text_, baseurl, name)
+        defined = [p for p, es in lessons if frag in es]
+        pages = [p for p, _ in lessons]
+        if page in defined and name in pages and pages.index(page) > pages.index(name):   # a later lesson's
+            earlier = [p for p in defined if pages.index(p) <= pages.index(name)]
+            if earlier: return _link(f'{baseurl}{earlier[-1]}#{frag}', text_)
         if frag in ids.get(page, set()): return m.group(0)
         if frag in ids.get('all.html', set()) and name != 'all.html': return _link(f'{baseurl}all.html#{frag}', text_)
         return text_
@@ -134,6 +141,12 @@ def _submodules(lib):
     return [importlib.import_module(f'{lib}.{m.name}') for m in pkgutil.iter_modules(pkg.__path__) if m.name != 'all']
 
 
+def lesson_entries(docs, nbs):
+    "[(page, names with a doc entry on it)] of the lessons' pages, in notebook order (nbdev drops the numbers)."
+    pages = [re.sub(r'^\d+[a-z]?_', '', f.stem) + '.html' for f in sorted(nbs.glob('[0-9]*.ipynb'))]
+    return [(p, set(_re_doc_header.findall((docs/p).read_text(encoding='utf-8')))) for p in pages if (docs/p).exists()]
+
+
 def _link(href, text, baseurl=None, name=None):
     if href.startswith('#') and name: href = f'{baseurl}{name}{href}'
     return f'<a href="{href}">{text}</a>'
@@ -152,9 +165,11 @@ def main(argv=None):
         t = f.read_text(encoding='utf-8')
         if _re_cell_id.search(t): f.write_text(_re_cell_id.sub('', t), encoding='utf-8')
     ids, n = page_ids(docs), 0
+    nbs = docs.parent / re.search(r'^nbs_path\s*=\s*(\S+)', cfg, re.M).group(1)
+    lessons = lesson_entries(docs, nbs)
     for f in sorted(docs.glob('*.html')):
         old = f.read_text(encoding='utf-8')
-        new = fix_page(f.name, old, ids, baseurl, modules)
+        new = fix_page(f.name, old, ids, baseurl, modules, lessons)
         if ns is not None: new = drop_inherited_docs(fix_bases(new, ns), ns)
         if new != old: f.write_text(new, encoding='utf-8'); n += 1
     print(f'fix_doc_links: repaired links in {n} page(s) of {docs}')

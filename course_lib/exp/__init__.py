@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09']
+           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10b', 'nb_10c']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -210,3 +210,31 @@ nb_08 = course_module('nb_08', nb_07a, **{n: getattr(data_block, n) for n in _NB
 _NB09 = ('Optimizer sgd_step weight_decay l2_reg maybe_update get_defaults sgd_opt StatefulOptimizer Stat '
          'momentum_step lin_comb AverageGrad AverageSqrGrad StepCount debias adam_step adam_opt').split()
 nb_09 = course_module('nb_09', nb_08, **{n: getattr(optimizers, n) for n in _NB09})
+
+# Cell
+# The course's 09b and 09c: 09b's `Learner` (lesson 04's `AvgStatsCallback` beside it), then 09c's timed table and
+# progress bars. The course's `exp/nb_09b.py` starts from `nb_09`, as here.
+import time
+from fastprogress.fastprogress import master_bar, progress_bar, format_time
+from course_lib import learner, progress
+
+nb_09b = course_module('nb_09b', nb_09, param_getter=learner.param_getter, Learner=learner.Learner,
+                       AvgStatsCallback=AvgStatsCallback, get_learner=learner.get_learner)
+nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progress_bar=progress_bar,
+                       format_time=format_time, AvgStatsCallback=progress.AvgStatsCallback,
+                       ProgressCallback=progress.ProgressCallback)
+
+# Cell
+# The course's 10b: `exp/nb_10b.py` starts from `nb_10`; until `nb_10` is here, the base is `nb_09c`.
+from course_lib import mixup
+from torch.distributions.beta import Beta
+nb_10b = course_module('nb_10b', nb_09c, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
+                       reduce_loss=mixup.reduce_loss, MixUp=mixup.MixUp,
+                       LabelSmoothingCrossEntropy=mixup.LabelSmoothingCrossEntropy)
+
+# Cell
+# 10c without NVIDIA's apex: the course's `fp16` (apex.fp16_utils) has no counterpart here
+from course_lib import fp16 as _fp16
+nb_10c = course_module('nb_10c', nb_10b, get_master=_fp16.get_master, to_master_grads=_fp16.to_master_grads,
+                       to_model_params=_fp16.to_model_params, test_overflow=_fp16.test_overflow,
+                       grad_overflow=_fp16.grad_overflow, MixedPrecision=_fp16.MixedPrecision)
