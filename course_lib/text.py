@@ -117,9 +117,9 @@ def write_text_folder(dest, passages):
         folder.mkdir(parents=True, exist_ok=True)
         (folder/f'{_unique(name, used)}.txt').write_text(text, encoding='utf-8')
 
-def stdlib_text_folder(root=None):
-    "The standard library's docstrings and comments as an IMDB-style folder in the data cache, written once."
-    dest = data_dir()/f'stdlib_text_py{sys.version_info.major}{sys.version_info.minor}'
+def stdlib_text_folder(dest=None, root=None):
+    "The docstrings and comments of the standard library in `root` as an IMDB-style folder `dest`, written once."
+    dest = dest or data_dir()/f'stdlib_text_py{sys.version_info.major}{sys.version_info.minor}'
     return cached_folder(dest, lambda tmp: write_text_folder(tmp, stdlib_passages(root)))
 
 # Cell
@@ -310,20 +310,20 @@ class SortSampler(Sampler):
 
 # Cell
 class SortishSampler(Sampler):
-    "Random batches of `bs` indices of similar `key(i)`: the longest first, the last (smallest) batch last."
+    "Batches of `bs` indices of similar `key(i)` in random order: the `bs` largest first, the one short batch last."
     def __init__(self, data_source, key, bs):
         self.data_source, self.key, self.bs = data_source, key, check_int('bs', bs, min=1)
 
     def __len__(self): return len(self.data_source)
 
     def __iter__(self):
-        idxs, mb = torch.randperm(len(self.data_source)).tolist(), self.bs * 50
-        idxs = [i for k in range(0, len(idxs), mb) for i in sorted(idxs[k:k + mb], key=self.key, reverse=True)]
-        batches = [idxs[k:k + self.bs] for k in range(0, len(idxs), self.bs)]
-        top = max(range(len(batches)), key=lambda b: self.key(batches[b][0]))
-        batches[0], batches[top] = batches[top], batches[0]
-        middle = [batches[1:-1][i] for i in torch.randperm(max(len(batches) - 2, 0)).tolist()]
-        return iter([i for b in batches[:1] + middle + batches[1:][-1:] for i in b])
+        bs, mb = self.bs, self.bs * 50
+        order = sorted(range(len(self.data_source)), key=self.key, reverse=True)
+        rest = [order[bs:][i] for i in torch.randperm(max(len(order) - bs, 0)).tolist()]
+        rest = [i for k in range(0, len(rest), mb) for i in sorted(rest[k:k + mb], key=self.key, reverse=True)]
+        batches = [rest[k:k + bs] for k in range(0, len(rest), bs)]
+        middle = [batches[:-1][i] for i in torch.randperm(max(len(batches) - 1, 0)).tolist()]
+        return iter(order[:bs] + [i for b in middle + batches[-1:] for i in b])
 
 # Cell
 def pad_collate(samples, pad_idx=1, pad_first=False):
