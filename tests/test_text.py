@@ -255,3 +255,13 @@ def test_families_are_disjoint_and_at_least_five():
     mods = [m for ms in STDLIB_FAMILIES.values() for m in ms.split()]
     assert len(mods) == len(set(mods)) and len(STDLIB_FAMILIES) >= 5
     assert stdlib_family('asyncio.tasks.Task') == 'concurrency' and stdlib_family('tkinter') is None
+
+def test_python_doc_passages(tmp_path):
+    (tmp_path/'library').mkdir()
+    (tmp_path/'library'/'os.rst.txt').write_text(':mod:`os` --- Miscellaneous operating system interfaces\n\n'
+                                                 'Short.\n\nThis module provides a portable way of using it.\n\n'
+                                                 'This module provides a portable way of using it.\n')
+    assert python_doc_passages(tmp_path) == [
+        ('manual.library.os.0', 'rst', ':mod:`os` --- Miscellaneous operating system interfaces'),
+        ('manual.library.os.2', 'rst', 'This module provides a portable way of using it.')]
+    assert python_doc_passages(tmp_path/'nowhere') == []

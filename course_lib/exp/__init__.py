@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'URLs',
-           'ListContainer', 'nb_07a', 'nb_08']
+           'ListContainer', 'nb_07a', 'nb_08', 'nb_12']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -185,3 +185,25 @@ nb_08 = course_module('nb_08', nb_07a, **{n: getattr(data_block, n) for n in _NB
                       mimetypes=mimetypes,
                       norm_imagenette=partial(data_block.normalize_chan, mean=tensor([0.47, 0.48, 0.45]),
                                               std=tensor([0.29, 0.28, 0.30])))
+
+# Cell
+# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments, written
+# in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_08`, the latest course
+# module written so far (the course's base is nb_11a), plus the names of nb_09c-nb_11a that 12_text uses. spaCy and
+# its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
+import collections, html, random
+from concurrent.futures import ProcessPoolExecutor
+import numpy as np
+from fastprogress.fastprogress import progress_bar
+from course_lib import text
+
+URLs.S3_NLP = 'https://s3.amazonaws.com/fast-ai-nlp/'
+URLs.IMDB = URLs.S3_NLP + 'imdb'
+Datasets.substitutes[URLs.IMDB] = text.stdlib_text_folder
+_NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br spec_add_spaces rm_useless_spaces '
+         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps add_eos_bos '
+         'default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls lm_databunchify '
+         'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify random_splitter').split()
+nb_12 = course_module('nb_12', nb_08, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
+                      random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
+                      Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
