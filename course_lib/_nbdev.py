@@ -340,6 +340,7 @@ index = {"check_int": "00a_checks.ipynb",
          "Datasets.substitutes": "99a_exp.ipynb",
          "nb_07a": "99a_exp.ipynb",
          "nb_08": "99a_exp.ipynb",
+         "nb_09": "99a_exp.ipynb",
          "URLs.S3_NLP": "99a_exp.ipynb",
          "URLs.IMDB": "99a_exp.ipynb",
          "nb_12": "99a_exp.ipynb"}

@@ -23,11 +23,11 @@ import torch
 # The 2019 notebooks whose lessons exist in course_lib, in course order.
 NOTEBOOKS = ['01_matmul', '02_fully_connected', '02a_why_sqrt5', '02b_initializing', '03_minibatch_training',
              '04_callbacks', '05_anneal', '05a_foundations', '05b_early_stopping', '06_cuda_cnn_hooks_init',
-             '07_batchnorm', '08_data_block', '12_text']
+             '07_batchnorm', '08_data_block', '09_optimizers', '12_text']
 NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm'}   # they call `torch.cuda.set_device` and `.cuda()`
 
 # Course modules whose lessons are not written yet: a notebook importing one gets the module named here instead. nb_12
-# holds nb_08's names and those of nb_09c-nb_11a that 12_text uses (12_text defines its own names itself).
+# holds nb_09's names and those of nb_09b-nb_11a that 12_text uses (12_text defines its own names itself).
 NOT_WRITTEN = {'nb_11a': 'nb_12'}
 # (course code, replacement) per notebook, where the offline stand-in data is smaller than the course's
 SMALLER_DATA = {'12_text': [('[1,12552]', '[1,-1]')]}   # shows IMDB's training review 12,552; the stand-in has ~3,600
@@ -81,7 +81,7 @@ class Shell:
 
 @contextlib.contextmanager
 def cuda_on_cpu():
-    "Without CUDA, `Tensor.cuda()` and `Module.cuda()` leave the object where it is, the CPU; with CUDA, nothing changes."
+    "Without CUDA, `Tensor.cuda()` and `Module.cuda()` leave the object on the CPU; with CUDA, nothing changes."
     saved = torch.Tensor.cuda, torch.nn.Module.cuda
     if not torch.cuda.is_available(): torch.Tensor.cuda = torch.nn.Module.cuda = lambda self, *args, **kwargs: self
     try: yield

@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'URLs',
-           'ListContainer', 'nb_07a', 'nb_08', 'nb_12']
+           'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_12']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -138,7 +138,7 @@ nb_07 = course_module('nb_07', nb_06, init_cnn_=init_cnn_, conv_layer=batchnorm.
 # course's did, so that 08's `num_workers=` works; `ListContainer` indexes like the course's, as 08's `ItemList`
 # (a subclass) expects.
 import os, mimetypes, PIL
-from course_lib import lsuv, data_block
+from course_lib import lsuv, data_block, optimizers
 
 class URLs:
     "fastai v1's `URLs` that the 2019 notebooks name; `datasets.untar_data` answers them offline."
@@ -185,11 +185,14 @@ nb_08 = course_module('nb_08', nb_07a, **{n: getattr(data_block, n) for n in _NB
                       mimetypes=mimetypes,
                       norm_imagenette=partial(data_block.normalize_chan, mean=tensor([0.47, 0.48, 0.45]),
                                               std=tensor([0.29, 0.28, 0.30])))
+_NB09 = ('Optimizer sgd_step weight_decay l2_reg maybe_update get_defaults sgd_opt StatefulOptimizer Stat '
+         'momentum_step lin_comb AverageGrad AverageSqrGrad StepCount debias adam_step adam_opt').split()
+nb_09 = course_module('nb_09', nb_08, **{n: getattr(optimizers, n) for n in _NB09})
 
 # Cell
 # 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments, written
-# in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_08`, the latest course
-# module written so far (the course's base is nb_11a), plus the names of nb_09c-nb_11a that 12_text uses. spaCy and
+# in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_09`, the latest course
+# module written so far (the course's base is nb_11a), plus the names of nb_09b-nb_11a that 12_text uses. spaCy and
 # its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
 import collections, html, random
 from concurrent.futures import ProcessPoolExecutor
@@ -204,6 +207,6 @@ _NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br 
          'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps add_eos_bos '
          'default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls lm_databunchify '
          'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify random_splitter').split()
-nb_12 = course_module('nb_12', nb_08, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
+nb_12 = course_module('nb_12', nb_09, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
                       random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
                       Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
