@@ -40,7 +40,7 @@ _DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 _COMMENT_BLOCK = re.compile(r'^[ \t]*#.*(?:\n[ \t]*#.*)*', re.MULTILINE)
 
 def _docstrings(node, name):
-    "`(name, docstring)` of `node` and of the classes and functions in its body, recursively, by qualified name."
+    "`(qualified name, docstring)` of `node` and of the classes and functions in its body, recursively."
     res = [(name, ast.get_docstring(node))]
     for n in node.body:
         if isinstance(n, _DEFS): res += _docstrings(n, f'{name}.{n.name}')
@@ -48,7 +48,8 @@ def _docstrings(node, name):
 
 def _comments(src):
     "Each block of whole-line comments in source `src`, its lines without the `#`s."
-    return ['\n'.join(l.strip().lstrip('#').strip() for l in b.splitlines()) for b in _COMMENT_BLOCK.findall(src)]
+    blocks = _COMMENT_BLOCK.findall(src)
+    return ['\n'.join(l.strip().lstrip('#').strip() for l in b.splitlines()) for b in blocks]
 
 def module_name(fn, root):
     "The dotted module name of source file `fn` under `root`: `asyncio/tasks.py` is `asyncio.tasks`."
@@ -56,7 +57,7 @@ def module_name(fn, root):
     return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
 
 def file_passages(fn, root):
-    "The docstrings and comment blocks of source file `fn`, read with `ast` (never run), as `(name, kind, text)`."
+    "The docstrings and comment blocks of file `fn`, read with `ast` (never run), as `(name, kind, text)`."
     src, mod = Path(fn).read_bytes(), module_name(fn, root)
     try: docs = _docstrings(ast.parse(src), mod)
     except (SyntaxError, ValueError): docs = []   # a file this Python cannot parse: its comments only
@@ -65,15 +66,18 @@ def file_passages(fn, root):
 
 # Cell
 STDLIB_FAMILIES = {
-    'concurrency': 'asyncio concurrent multiprocessing threading queue sched selectors subprocess signal contextvars',
-    'datatypes': 'collections enum typing dataclasses datetime _strptime calendar heapq bisect copy functools abc',
-    'debugging': 'unittest doctest pdb bdb trace profile cProfile pstats timeit traceback tracemalloc faulthandler '
-                 'logging warnings inspect dis',
+    'concurrency': 'asyncio concurrent multiprocessing threading queue sched selectors subprocess signal '
+                   'contextvars',
+    'datatypes': 'collections enum typing dataclasses datetime _strptime calendar heapq bisect copy functools '
+                 'abc',
+    'debugging': 'unittest doctest pdb bdb trace profile cProfile pstats timeit traceback tracemalloc '
+                 'faulthandler logging warnings inspect dis',
     'email': 'email mailbox smtplib imaplib poplib mimetypes quopri base64 uu mailcap',
-    'files': 'pathlib os shutil tarfile zipfile tempfile glob fnmatch filecmp gzip bz2 lzma zipapp fileinput stat '
-             'posixpath ntpath genericpath io _pyio',
+    'files': 'pathlib os shutil tarfile zipfile tempfile glob fnmatch filecmp gzip bz2 lzma zipapp fileinput '
+             'stat posixpath ntpath genericpath io _pyio',
     'imports': 'importlib pkgutil zipimport modulefinder runpy site sysconfig venv',
-    'internet': 'http urllib wsgiref xmlrpc socketserver ftplib nntplib ssl socket ipaddress telnetlib webbrowser',
+    'internet': 'http urllib wsgiref xmlrpc socketserver ftplib nntplib ssl socket ipaddress telnetlib '
+                'webbrowser',
     'markup': 'xml html',
     'numbers': '_pydecimal decimal fractions numbers statistics random',
     'text': 're string textwrap difflib codecs locale gettext shlex csv'}
@@ -110,7 +114,7 @@ def _unique(name, used):
     return new
 
 def write_text_folder(dest, passages):
-    "IMDB's layout: labelled docstrings to `train/<family>/` and `test/<family>/`, every other passage to `unsup/`."
+    "IMDB's layout: labelled docstrings in `train/<family>/` or `test/<family>/`, other passages in `unsup/`."
     used = set()
     for name, kind, text in passages:
         family = stdlib_family(name) if kind == 'doc' else None
@@ -119,21 +123,22 @@ def write_text_folder(dest, passages):
         (folder/f'{_unique(name, used)}.txt').write_text(text, encoding='utf-8')
 
 def stdlib_text_folder(dest=None, root=None, docs=False):
-    "The standard library's docstrings and comments (and the manual's paragraphs if `docs`) in IMDB's layout, once."
+    "The standard library's docstrings and comments (and the manual if `docs`) in IMDB's layout, once."
     name = f"stdlib_text_py{sys.version_info.major}{sys.version_info.minor}{'_docs' if docs else ''}"
-    write = lambda tmp: write_text_folder(tmp, stdlib_passages(root) + (python_doc_passages() if docs else []))
-    return cached_folder(dest or data_dir()/name, write)
+    passages = lambda: stdlib_passages(root) + (python_doc_passages() if docs else [])
+    return cached_folder(dest or data_dir()/name, lambda tmp: write_text_folder(tmp, passages()))
 
 # Cell
 PYTHON_DOC_SOURCES = '/usr/share/doc/python3*/html/_sources'
 
 def python_doc_passages(root=None, min_words=5):
-    "The paragraphs of the Python manual's sources in `root` (Debian's `python3-doc`, if installed), each once."
+    "The paragraphs of the Python manual's sources in `root` (Debian's `python3-doc`), each once."
     roots = [Path(root)] if root else sorted(Path('/').glob(PYTHON_DOC_SOURCES.lstrip('/')))
     seen, res = set(), []
     for fn in sorted(roots[-1].rglob('*.rst.txt')) if roots else []:
         page = str(fn.relative_to(roots[-1]))[:-len('.rst.txt')].replace('/', '.')
-        for i, p in enumerate(o.strip() for o in re.split(r'\n\s*\n', fn.read_text('utf-8', errors='replace'))):
+        paragraphs = re.split(r'\n\s*\n', fn.read_text('utf-8', errors='replace'))
+        for i, p in enumerate(o.strip() for o in paragraphs):
             if len(p.split()) >= min_words and p not in seen:
                 seen.add(p)
                 res.append((f'manual.{page}.{i}', 'rst', p))
@@ -220,22 +225,23 @@ def add_eos_bos(x):
 default_post_rules = [replace_all_caps, deal_caps, add_eos_bos]
 
 # Cell
-_RE_TOK = re.compile(r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|m|d)\b|\d+(?:[.,]\d+)+|\w+|\.{2,}|[^\w\s]", re.IGNORECASE)
+_RE_TOK = re.compile(r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|m|d)\b|\d+(?:[.,]\d+)+|\w+|\.{2,}|[^\w\s]", re.I)
 
 def tokenize(t):
-    "The tokens of text `t`: words, numbers, `n't` and `'s`-like endings, and every other non-space character."
+    "The tokens of `t`: words, numbers, endings such as `n't` and `'s`, and every other non-space character."
     return _RE_TOK.findall(t)
 
 # Cell
 def parallel(func, arr, max_workers=4, progress=False):
-    "`func((i, o))` for each `(i, o)` in `enumerate(arr)`, in `max_workers` processes (in this one if fewer than 2)."
+    "`func((i, o))` for each `(i, o)` in `enumerate(arr)`, in `max_workers` processes (here if fewer than 2)."
     n = max_workers if max_workers > 1 else 0
     return list(fastcore.parallel.parallel(func, list(enumerate(arr)), n_workers=n, progress=progress))
 
 # Cell
 class TokenizeProcessor(Processor):
     "Texts to lists of tokens: `pre_rules` on each text, then `tokenizer`, then `post_rules` on its tokens."
-    def __init__(self, lang='en', chunksize=2000, pre_rules=None, post_rules=None, max_workers=4, tokenizer=tokenize):
+    def __init__(self, lang='en', chunksize=2000, pre_rules=None, post_rules=None, max_workers=4,
+                 tokenizer=tokenize):
         self.chunksize, self.max_workers = check_int('chunksize', chunksize, min=1), max_workers
         self.pre_rules = default_pre_rules if pre_rules is None else pre_rules
         self.post_rules = default_post_rules if post_rules is None else post_rules
@@ -255,7 +261,7 @@ class TokenizeProcessor(Processor):
 
 # Cell
 class NumericalizeProcessor(Processor):
-    "Tokens to indices in a vocabulary made from the first list it sees: special tokens first, then by frequency."
+    "Tokens to indices in a vocabulary made from the first list it sees: special tokens, then by frequency."
     def __init__(self, vocab=None, max_vocab=60000, min_freq=2):
         self.max_vocab, self.min_freq = check_int('max_vocab', max_vocab, min=len(default_spec_tok)), min_freq
         self.vocab = self.otoi = None
@@ -278,7 +284,7 @@ class NumericalizeProcessor(Processor):
 
 # Cell
 class LM_PreLoader():
-    "The texts of `data.x` as one stream in `bs` rows; sample `i` is the `i // bs`-th `bptt` tokens of row `i % bs`."
+    "The texts of `data.x` as one stream in `bs` rows; sample `i` is window `i // bs` of row `i % bs`."
     def __init__(self, data, bs=64, bptt=70, shuffle=False):
         self.data, self.shuffle = data, shuffle
         self.bs, self.bptt = check_int('bs', bs, min=1), check_int('bptt', bptt, min=1)
@@ -298,7 +304,7 @@ class LM_PreLoader():
         return seq[..., :-1], seq[..., 1:]
 
     def batchify(self):
-        "Concatenate the texts (in a new random order if `shuffle`) into one stream and cut it into `bs` rows."
+        "Concatenate the texts (in a new order if `shuffle`) into one stream and cut it into `bs` rows."
         texts = self.data.x
         if self.shuffle: texts = [texts[i] for i in torch.randperm(len(texts)).tolist()]
         stream = torch.cat([torch.as_tensor(t, dtype=torch.long) for t in texts])
@@ -307,7 +313,8 @@ class LM_PreLoader():
 # Cell
 def lm_loader(ds, **kwargs):
     "A `DataLoader` that reads `LM_PreLoader` `ds` in order, `ds.bs` samples (one batch) per fetch."
-    return DataLoader(ds, batch_size=None, sampler=BatchSampler(SequentialSampler(ds), ds.bs, False), **kwargs)
+    batches = BatchSampler(SequentialSampler(ds), ds.bs, drop_last=False)
+    return DataLoader(ds, batch_size=None, sampler=batches, **kwargs)
 
 def get_lm_dls(train_ds, valid_ds, bs, bptt, **kwargs):
     "Language-model loaders: `bs` rows of training texts (shuffled), `2 * bs` rows of validation texts."
@@ -327,7 +334,7 @@ class SortSampler(Sampler):
 
 # Cell
 class SortishSampler(Sampler):
-    "Batches of `bs` indices of similar `key(i)` in random order: the `bs` largest first, the one short batch last."
+    "Batches of `bs` indices of similar `key(i)`, in random order: the `bs` largest first, the short one last."
     def __init__(self, data_source, key, bs):
         self.data_source, self.key, self.bs = data_source, key, check_int('bs', bs, min=1)
 
@@ -337,14 +344,15 @@ class SortishSampler(Sampler):
         bs, mb = self.bs, self.bs * 50
         order = sorted(range(len(self.data_source)), key=self.key, reverse=True)
         rest = [order[bs:][i] for i in torch.randperm(max(len(order) - bs, 0)).tolist()]
-        rest = [i for k in range(0, len(rest), mb) for i in sorted(rest[k:k + mb], key=self.key, reverse=True)]
+        megabatches = [sorted(rest[k:k + mb], key=self.key, reverse=True) for k in range(0, len(rest), mb)]
+        rest = [i for m in megabatches for i in m]
         batches = [rest[k:k + bs] for k in range(0, len(rest), bs)]
         middle = [batches[:-1][i] for i in torch.randperm(max(len(batches) - 1, 0)).tolist()]
         return iter(order[:bs] + [i for b in middle + batches[-1:] for i in b])
 
 # Cell
 def pad_collate(samples, pad_idx=1, pad_first=False):
-    "`(x, y)` samples as one batch: each `x` padded with `pad_idx` to the longest (at its start if `pad_first`)."
+    "`(x, y)` samples as a batch: each `x` padded with `pad_idx` to the longest (at its start if `pad_first`)."
     max_len = max(len(s[0]) for s in samples)
     res = torch.full((len(samples), max_len), pad_idx, dtype=torch.long)
     for i, (x, _) in enumerate(samples):
