@@ -133,7 +133,7 @@ PYTHON_DOC_SOURCES = '/usr/share/doc/python3*/html/_sources'
 
 def python_doc_passages(root=None, min_words=5):
     "The paragraphs of the Python manual's sources in `root` (Debian's `python3-doc`), each once."
-    roots = [Path(root)] if root else sorted(Path('/').glob(PYTHON_DOC_SOURCES.lstrip('/')))
+    roots = [Path(root)] if root else sorted({p.resolve() for p in Path('/').glob(PYTHON_DOC_SOURCES[1:])})
     seen, res = set(), []
     for fn in sorted(roots[-1].rglob('*.rst.txt')) if roots else []:
         page = str(fn.relative_to(roots[-1]))[:-len('.rst.txt')].replace('/', '.')
