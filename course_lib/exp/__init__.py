@@ -2,7 +2,7 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10b', 'nb_10c']
+           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10b', 'nb_10c', 'nb_12']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -238,3 +238,25 @@ from course_lib import fp16 as _fp16
 nb_10c = course_module('nb_10c', nb_10b, get_master=_fp16.get_master, to_master_grads=_fp16.to_master_grads,
                        to_model_params=_fp16.to_model_params, test_overflow=_fp16.test_overflow,
                        grad_overflow=_fp16.grad_overflow, MixedPrecision=_fp16.MixedPrecision)
+
+# Cell
+# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments, written
+# in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_10c`, the latest course
+# module written so far (the course's base is nb_11a), plus the names of nb_11-nb_11a that 12_text uses. spaCy and
+# its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
+import collections, html, random
+from concurrent.futures import ProcessPoolExecutor
+import numpy as np
+from fastprogress.fastprogress import progress_bar
+from course_lib import text
+
+URLs.S3_NLP = 'https://s3.amazonaws.com/fast-ai-nlp/'
+URLs.IMDB = URLs.S3_NLP + 'imdb'
+Datasets.substitutes[URLs.IMDB] = text.stdlib_text_folder
+_NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br spec_add_spaces rm_useless_spaces '
+         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps add_eos_bos '
+         'default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls lm_databunchify '
+         'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify random_splitter').split()
+nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
+                      random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
+                      Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
