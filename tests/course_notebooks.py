@@ -3,8 +3,9 @@
 Only import lines change: `from exp.nb_XX import *` becomes `from course_lib.exp.nb_XX import *`, and 01_matmul's
 `from fastai import datasets` becomes `from course_lib.exp import datasets`. IPython syntax
 is kept and answered by a small stand-in for `get_ipython()`: `%time`/`%timeit` run their statement once, `x??` and
-`!shell` lines, `%matplotlib`, `%load_ext` and `%autoreload` do nothing. The course's notebooks are read from a
-checkout at run time; nothing of them is stored here.
+`!shell` lines, `%matplotlib`, `%load_ext` and `%autoreload` do nothing. Without CUDA, `.cuda()` on a tensor or a
+module leaves it on the CPU (08 on call it on tensors). The course's notebooks are read from a checkout at run time;
+nothing of them is stored here.
 
 Also a command: `python tests/course_notebooks.py [NAME ...]` prints pass/fail per notebook (COURSE_V3_DL2 must be set).
 """
@@ -16,7 +17,7 @@ import torch
 # The 2019 notebooks whose lessons exist in course_lib, in course order.
 NOTEBOOKS = ['01_matmul', '02_fully_connected', '02a_why_sqrt5', '02b_initializing', '03_minibatch_training',
              '04_callbacks', '05_anneal', '05a_foundations', '05b_early_stopping', '06_cuda_cnn_hooks_init',
-             '07_batchnorm']
+             '07_batchnorm', '08_data_block']
 NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm'}   # they call `torch.cuda.set_device` and `.cuda()`
 
 _STAR = re.compile(r'^(\s*)from exp\.(nb_\w+) import \*\s*$', re.MULTILINE)
@@ -61,6 +62,14 @@ class Shell:
         while words and words[0].startswith('-'):
             words = words[2:] if words[0] in ('-n', '-r', '-t', '-c', '-p') else words[1:]
         return ' '.join(words)
+
+@contextlib.contextmanager
+def cuda_on_cpu():
+    "Without CUDA, `Tensor.cuda()` and `Module.cuda()` leave the object where it is, the CPU; with CUDA, nothing changes."
+    saved = torch.Tensor.cuda, torch.nn.Module.cuda
+    if not torch.cuda.is_available(): torch.Tensor.cuda = torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    try: yield
+    finally: torch.Tensor.cuda, torch.nn.Module.cuda = saved
 
 def run_notebook(path, ns=None):
     "Run the code cells of the course notebook `path` in one namespace; return (cells run, None) or (cells run, error)."
@@ -114,7 +123,7 @@ def main(names):
     for name in names or NOTEBOOKS:
         t, out = time.time(), io.StringIO()
         torch.manual_seed(0)
-        with contextlib.redirect_stdout(out): n, err = run_notebook(d/f'{name}.ipynb')
+        with contextlib.redirect_stdout(out), cuda_on_cpu(): n, err = run_notebook(d/f'{name}.ipynb')
         print(f"{name}: {'PASS' if err is None else 'FAIL'} ({n} cells, {time.time() - t:.0f} s)", flush=True)
         if err: print('   ' + '\n'.join(out.getvalue().splitlines()[-10:] + [err]).replace('\n', '\n   '))
         failed += err is not None

@@ -89,7 +89,7 @@ def test_no_lesson_module_gives_a_test_helper():
         assert not set(getattr(mod, '__all__', ())) & set(TEST_HELPERS), name
 
 def test_a_module_not_written_yet_does_not_exist():
-    with pytest.raises(ModuleNotFoundError): importlib.import_module('course_lib.exp.nb_07a')
+    with pytest.raises(ModuleNotFoundError): importlib.import_module('course_lib.exp.nb_12c')
 
 # ---------------------------------------------------------------- the test helpers
 
