@@ -297,6 +297,7 @@ index = {"check_int": "00a_checks.ipynb",
          "transform_batch": "10_augmentation.ipynb",
          "rotate_batch": "10_augmentation.ipynb",
          "dihedral_batch": "10_augmentation.ipynb",
+         "BatchAugmentCallback": "10_augmentation.ipynb",
          "near": "99a_exp.ipynb",
          "test_near": "99a_exp.ipynb",
          "test_near_zero": "99a_exp.ipynb",
@@ -319,7 +320,8 @@ index = {"check_int": "00a_checks.ipynb",
          "ListContainer": "99a_exp.ipynb",
          "Datasets.substitutes": "99a_exp.ipynb",
          "nb_07a": "99a_exp.ipynb",
-         "nb_08": "99a_exp.ipynb"}
+         "nb_08": "99a_exp.ipynb",
+         "nb_10": "99a_exp.ipynb"}
 
 modules = ["checks.py",
            "download.py",

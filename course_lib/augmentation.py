@@ -3,7 +3,7 @@
 __all__ = ['np_to_float', 'show_batch', 'PilTransform', 'PilRandomFlip', 'PilRandomDihedral', 'process_sz',
            'default_crop_size', 'GeneralCrop', 'CenterCrop', 'RandomResizedCrop', 'find_coeffs', 'warp', 'uniform',
            'PilTiltRandomCrop', 'affine_grid', 'rotation_matrix', 'dihedral_matrix', 'transform_batch', 'rotate_batch',
-           'dihedral_batch']
+           'dihedral_batch', 'BatchAugmentCallback']
 
 # Cell
 import math, random
@@ -43,7 +43,8 @@ class PilTransform(Transform):
 class PilRandomFlip(PilTransform):
     "Flip a PIL image left to right with probability `p`."
     def __init__(self, p=0.5): self.p = check_number('p', p, min=0, max=1)
-    def __call__(self, x): return x.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if random.random() < self.p else x
+    def __call__(self, x):
+        return x.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if random.random() < self.p else x
 
 # Cell
 class PilRandomDihedral(PilTransform):
@@ -66,7 +67,7 @@ def default_crop_size(w, h):
 def _centred(w, h, wc, hc): return ((w - wc) / 2, (h - hc) / 2, (w + wc) / 2, (h + hc) / 2)
 
 class GeneralCrop(PilTransform):
-    "Crop `crop_size` (default: the largest square) and resize it to `size` in one call; `get_corners` says where."
+    "Crop `crop_size` (default: the largest square), resized to `size` in one call; `get_corners` places it."
     def __init__(self, size, crop_size=None, resample=Image.Resampling.BILINEAR):
         self.size, self.resample = process_sz(size), resample
         self.crop_size = None if crop_size is None else process_sz(crop_size)
@@ -75,7 +76,8 @@ class GeneralCrop(PilTransform):
 
     def __call__(self, x):
         csize = self.crop_size or self.default_crop_size(*x.size)
-        return x.transform(self.size, Image.Transform.EXTENT, self.get_corners(*x.size, *csize), resample=self.resample)
+        box = self.get_corners(*x.size, *csize)
+        return x.transform(self.size, Image.Transform.EXTENT, box, resample=self.resample)
 
     def get_corners(self, w, h, wc, hc): return (0, 0, wc, hc)
 
@@ -93,7 +95,8 @@ class CenterCrop(GeneralCrop):
 class RandomResizedCrop(GeneralCrop):
     "A random crop of a `scale` fraction of the image's area and width/height in `ratio`, resized to `size`."
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), resample=Image.Resampling.BILINEAR):
-        if not 0 < scale[0] <= scale[1] <= 1: raise ValueError(f"scale must be (lo, hi), 0 < lo <= hi <= 1, got {scale}")
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f"scale must be (lo, hi) with 0 < lo <= hi <= 1, got {scale}")
         if not 0 < ratio[0] <= ratio[1]: raise ValueError(f"ratio must be (lo, hi), 0 < lo <= hi, got {ratio}")
         super().__init__(size, resample=resample)
         self.scale, self.ratio = scale, ratio
@@ -106,13 +109,13 @@ class RandomResizedCrop(GeneralCrop):
             if cw <= w and ch <= h:
                 left, top = random.uniform(0, w - cw), random.uniform(0, h - ch)
                 return (left, top, left + cw, top + ch)
-        r = min(max(w / h, self.ratio[0]), self.ratio[1])      # none fitted: the largest centred box that does
+        r = min(max(w / h, self.ratio[0]), self.ratio[1])      # none fitted: the largest centred one
         area = min(self.scale[1] * w * h, w * w / r, h * h * r)
         return _centred(w, h, math.sqrt(area * r), math.sqrt(area / r))
 
 # Cell
 def find_coeffs(orig_pts, targ_pts):
-    "PIL's 8 perspective coefficients for the map sending each of the 4 `targ_pts` to the `orig_pts` point of its index."
+    "PIL's 8 perspective coefficients: the map that sends `targ_pts[i]` to `orig_pts[i]`, for i from 0 to 3."
     rows = []
     for (x, y), (u, v) in zip(targ_pts, orig_pts):
         rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
@@ -120,7 +123,7 @@ def find_coeffs(orig_pts, targ_pts):
     return torch.linalg.solve(A, b).tolist()
 
 def warp(img, size, src_coords, resample=Image.Resampling.BILINEAR):
-    "The quadrilateral `src_coords` of `img` (top-left, bottom-left, bottom-right, top-right) as an image of `size`."
+    "Quadrilateral `src_coords` of `img` (top-left, bottom-left, bottom-right, top-right) as a `size` image."
     w, h = size
     coeffs = find_coeffs(src_coords, ((0, 0), (0, h), (w, h), (w, 0)))
     return img.transform(size, Image.Transform.PERSPECTIVE, coeffs, resample=resample)
@@ -139,7 +142,7 @@ class PilTiltRandomCrop(PilTransform):
     def __call__(self, x):
         (w, h), (cw, ch) = x.size, self.crop_size or default_crop_size(*x.size)
         left, top = random.randint(0, w - cw), random.randint(0, h - ch)
-        mx = min(self.magnitude, left / cw, (w - left) / cw - 1)    # the most the corners can move and stay inside
+        mx = min(self.magnitude, left / cw, (w - left) / cw - 1)    # as far as corners can go inside
         my = min(self.magnitude, top / ch, (h - top) / ch - 1)
         dx, dy = uniform(-mx, mx), uniform(-my, my)
         corners = ((-dx, -dy), (dx, 1 + dy), (1 - dx, 1 - dy), (1 + dx, dy))
@@ -154,7 +157,7 @@ def _coords(k, align_corners, like):
 
 # Cell
 def affine_grid(x, size, m=None, align_corners=False):
-    "Where each pixel of a `size` output reads batch `x`: `F.affine_grid`'s grid, moved by the matrices `m` (n, 3, 3)."
+    "Where each pixel of a `size` output reads `x`: `F.affine_grid`'s grid moved by matrices `m` (n, 3, 3)."
     h, w = (size, size) if isinstance(size, int) else size
     ys, xs = torch.meshgrid(_coords(h, align_corners, x), _coords(w, align_corners, x), indexing='ij')
     grid = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, h * w, 3)
@@ -168,8 +171,8 @@ def rotation_matrix(thetas):
     c, s, z, o = t.cos(), t.sin(), torch.zeros_like(t), torch.ones_like(t)
     return torch.stack([torch.stack(r, 1) for r in ([c, -s, z], [s, c, z], [z, z, o])], 1)
 
-_DIHEDRAL = ([[-1, 0], [0, 1]], [[1, 0], [0, -1]], [[0, -1], [1, 0]], [[-1, 0], [0, -1]],   # PIL's codes 0-6, then
-             [[0, 1], [-1, 0]], [[0, 1], [1, 0]], [[0, -1], [-1, 0]], [[1, 0], [0, 1]])     # 7: the identity
+_DIHEDRAL = ([[-1, 0], [0, 1]], [[1, 0], [0, -1]], [[0, -1], [1, 0]], [[-1, 0], [0, -1]],   # PIL's codes 0-6,
+             [[0, 1], [-1, 0]], [[0, 1], [1, 0]], [[0, -1], [-1, 0]], [[1, 0], [0, 1]])     # then 7: identity
 
 def dihedral_matrix(ks):
     "The affine matrices (n, 3, 3) of PIL's `Image.Transpose` codes `ks` (0 to 6), and of the identity for 7."
@@ -179,7 +182,7 @@ def dihedral_matrix(ks):
 
 # Cell
 def transform_batch(x, m, size=None, mode='bilinear', padding_mode='zeros', align_corners=False):
-    "Batch `x` moved by the affine matrices `m` and sampled at `size` (default: its own) with `F.grid_sample`."
+    "Batch `x` moved by the affine matrices `m`, sampled at `size` (default: its own) by `F.grid_sample`."
     grid = affine_grid(x, x.shape[-2:] if size is None else size, m.to(x), align_corners)
     return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
 
@@ -193,3 +196,11 @@ def dihedral_batch(x, p=0.75):
     "Each (square) image of batch `x`, with probability `p`, moved by one of the 8 symmetries of a square."
     ks = torch.randint(0, 8, (len(x),), device=x.device)
     return transform_batch(x, dihedral_matrix(torch.where(torch.rand(len(x), device=x.device) < p, ks, 7)))
+
+# Cell
+class BatchAugmentCallback(Callback):
+    "Replaces each *training* batch's inputs by `tfm(xb)`, on the device; validation batches pass unchanged."
+    _order = 1
+    def __init__(self, tfm): self.tfm = tfm
+    def begin_batch(self):
+        if self.in_train: self.run.xb = self.tfm(self.xb)

@@ -221,9 +221,55 @@ def test_dihedral_batch():
         cands = transform_batch(x[i:i + 1].expand(8, -1, -1, -1), dihedral_matrix(torch.arange(8)))
         assert ((cands - out[i]).abs().amax((1, 2, 3)) < 1e-5).any()
 
+def test_batch_augment_callback_transforms_training_batches_only():
+    from functools import partial
+    from torch import nn
+    from course_lib.callbacks import Callback, DataBunch
+    from course_lib.cnn import get_runner
+    from course_lib.minibatch import Dataset, get_dls
+    seen = []
+    class Record(Callback):
+        _order = 5
+        def after_pred(self): seen.append((self.in_train, self.xb.abs().sum().item()))
+    ds = Dataset(torch.ones(8, 1, 4, 4), torch.zeros(8, dtype=torch.long))
+    learn, run = get_runner(nn.Sequential(nn.Flatten(), nn.Linear(16, 2)), DataBunch(*get_dls(ds, ds, bs=4), c=2),
+                            lr=0.1, cbs=[partial(BatchAugmentCallback, lambda xb: xb * 0), Record()])
+    run.logger = lambda line: None
+    run.fit(1, learn)
+    assert [t for t, _ in seen] == [True, True, False]
+    assert [s == 0 for _, s in seen] == [True, True, False]      # zeroed in training, untouched in validation
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
 def test_on_cuda_as_on_the_cpu():
     x = batch()
     m = rotation_matrix(torch.tensor([10., -20., 30., 45.]))
     torch.testing.assert_close(transform_batch(x.cuda(), m.cuda()).cpu(), transform_batch(x, m), rtol=0, atol=1e-4)
     assert rotate_batch(x.cuda(), 12, 30).device.type == 'cuda'
+
+# --- the course's exp.nb_10
+
+NB10_NAMES = ('show_image show_batch PilTransform PilRandomFlip PilRandomDihedral process_sz default_crop_size GeneralCrop '
+              'CenterCrop RandomResizedCrop find_coeffs warp uniform PilTiltRandomCrop np_to_float random randint '
+              'FloatTensor LongTensor np torch PIL').split()
+
+def test_exp_nb_10_gives_the_courses_names_from_course_lib():
+    import course_lib.exp.nb_10 as m10, course_lib.exp.nb_08 as m8
+    import course_lib.augmentation as aug
+    assert set(NB10_NAMES) <= set(m10.__all__) and set(m8.__all__) <= set(m10.__all__)
+    assert m10.RandomResizedCrop is aug.RandomResizedCrop and m10.np_to_float is aug.np_to_float
+    assert m10.ImageList is m8.ImageList and m10.randint is random.randint
+    ns = {}
+    exec('from course_lib.exp.nb_10 import *', ns)
+    assert ns['PilTiltRandomCrop'] is aug.PilTiltRandomCrop
+
+def test_exp_nb_10_answers_the_calls_libraries_removed_and_leaves_the_libraries_alone():
+    import PIL as real_pil
+    from course_lib.exp import nb_10
+    A, B = torch.tensor([[2., 1.], [1., 3.]]), torch.tensor([[1.], [2.]])
+    torch.testing.assert_close(nb_10.torch.solve(B, A)[0], torch.linalg.solve(A, B))
+    assert nb_10.torch.zeros is torch.zeros and nb_10.torch.Tensor is torch.Tensor
+    with pytest.raises(RuntimeError): torch.solve(B, A)                        # the real module is unchanged
+    assert nb_10.np.array(photo(), dtype=np.float32, copy=False).shape == (30, 40, 3)
+    with pytest.raises(ValueError): np.array(photo(), dtype=np.float32, copy=False)
+    assert nb_10.PIL.Image.ANTIALIAS == Image.Resampling.LANCZOS and nb_10.PIL.Image.open is Image.open
+    assert not hasattr(real_pil.Image, 'ANTIALIAS')
