@@ -316,11 +316,12 @@ index = {"check_int": "00a_checks.ipynb",
          "nb_05b": "99a_exp.ipynb",
          "nb_06": "99a_exp.ipynb",
          "nb_07": "99a_exp.ipynb",
+         "nb_07a": "99a_exp.ipynb",
          "URLs": "99a_exp.ipynb",
          "ListContainer": "99a_exp.ipynb",
          "Datasets.substitutes": "99a_exp.ipynb",
-         "nb_07a": "99a_exp.ipynb",
          "nb_08": "99a_exp.ipynb",
+         "nb_09": "99a_exp.ipynb",
          "nb_10": "99a_exp.ipynb"}
 
 modules = ["checks.py",

@@ -168,14 +168,14 @@ def _as_array(v):
 
 # Cell
 def save_course_file(path, train, valid, test):
-    "Write `(x, y)` pairs for train, valid and test as a course-format file (gzip'd pickle, protocol 2), atomically."
+    "Write `(x, y)` pairs for train, valid and test as a course-format file (gzip'd pickle, protocol 4), atomically."
     splits = []
     for split, (x, y) in zip(_SPLITS, (train, valid, test)):
         x, y = _as_array(x).astype(np.float32), _as_array(y)
         _check_course_split(x, y, split, path)   # float labels are refused here, before they could be truncated
         splits.append((x, y.astype(np.int64)))
     with atomic_write(path) as f, gzip.GzipFile('', 'wb', fileobj=f, mtime=0) as z:
-        pickle.dump(tuple(splits), z, protocol=2)
+        pickle.dump(tuple(splits), z, protocol=4)
     return Path(path).expanduser()
 
 # Cell

@@ -96,6 +96,15 @@ class Optimizer():
         for pg in self.param_groups:
             for p in pg['params']: p.grad = None
 
+    def state_dict(self):
+        "All it knows, the `lr`, in PyTorch's layout: the parameters by index, and no per-parameter state."
+        pg = self.param_groups[0]
+        return {'state': {}, 'param_groups': [{'lr': pg['lr'], 'params': list(range(len(pg['params'])))}]}
+
+    def load_state_dict(self, sd):
+        "Put back the `lr` of a `state_dict()`."
+        self.param_groups[0]['lr'] = sd['param_groups'][0]['lr']
+
 # Cell
 class Dataset():
     "Inputs `x` paired with targets `y`: `ds[i]` is `(x[i], y[i])` for an int, a slice or a tensor `i`."

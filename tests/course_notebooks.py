@@ -17,8 +17,8 @@ import torch
 # The 2019 notebooks whose lessons exist in course_lib, in course order.
 NOTEBOOKS = ['01_matmul', '02_fully_connected', '02a_why_sqrt5', '02b_initializing', '03_minibatch_training',
              '04_callbacks', '05_anneal', '05a_foundations', '05b_early_stopping', '06_cuda_cnn_hooks_init',
-             '07_batchnorm', '08_data_block']
-NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm'}   # they call `torch.cuda.set_device` and `.cuda()`
+             '07_batchnorm', '07a_lsuv', '08_data_block', '09_optimizers']
+NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm', '07a_lsuv'}   # they call `.cuda()` (06, 07 `set_device` too)
 
 _STAR = re.compile(r'^(\s*)from exp\.(nb_\w+) import \*\s*$', re.MULTILINE)
 _FASTAI = re.compile(r'^(\s*)from fastai import datasets\s*$', re.MULTILINE)   # 01_matmul's own import
@@ -65,7 +65,7 @@ class Shell:
 
 @contextlib.contextmanager
 def cuda_on_cpu():
-    "Without CUDA, `Tensor.cuda()` and `Module.cuda()` leave the object where it is, the CPU; with CUDA, nothing changes."
+    "Without CUDA, `Tensor.cuda()` and `Module.cuda()` leave the object on the CPU; with CUDA, nothing changes."
     saved = torch.Tensor.cuda, torch.nn.Module.cuda
     if not torch.cuda.is_available(): torch.Tensor.cuda = torch.nn.Module.cuda = lambda self, *args, **kwargs: self
     try: yield

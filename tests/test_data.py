@@ -172,6 +172,18 @@ def test_save_course_file_round_trip(tmp_path):
     p = save_course_file(tmp_path/'s.pkl.gz', *GOOD_SPLITS)
     assert all(np.array_equal(x.numpy(), ex) for (x, _), (ex, _) in zip(load_course_file(p), GOOD_SPLITS))
 
+def test_a_saved_file_of_70000_images_fits_the_readers_limit(tmp_path):
+    "Raw size is linear in the images: two small files give bytes per image and overhead, extrapolated to MNIST's 70,000."
+    def raw_size(n, save):
+        splits = make_splits((n, 10, 10), seed=n)
+        return len(gzip.decompress(save(tmp_path/f'{n}.pkl.gz', splits).read_bytes()))
+    ours = lambda path, splits: save_course_file(path, *splits)
+    proto2 = lambda path, splits: write(path, course_bytes(splits, protocol=2))   # the control: protocol 2 from Python 3
+    for save, fits in ((ours, True), (proto2, False)):
+        a, b = raw_size(100, save), raw_size(300, save)
+        per_image = (b - a) / 200
+        assert (per_image * 70_000 + a - per_image * 120 <= data.COURSE_FILE_MAX_BYTES) == fits, (per_image, a)
+
 def test_int32_labels_become_int64(tmp_path):
     splits = tuple((x, y.astype(np.int32)) for x, y in GOOD_SPLITS)
     (_, y), _, _ = load_course_file(write(tmp_path/'i32.pkl.gz', course_bytes(splits)))

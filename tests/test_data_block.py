@@ -100,7 +100,8 @@ def test_byte_and_float_tensors_match_numpy(mode, w, h, seed):
     assert got.dtype == torch.uint8 and torch.equal(got, want)
     assert torch.equal(to_float_tensor(got), want.float() / 255)
     rgb = compose(img, [to_float_tensor, to_byte_tensor, make_rgb])      # any order in, `_order` out
-    assert rgb.shape == (3, h, w) and torch.equal(rgb, torch.tensor(np.asarray(img.convert('RGB'))).permute(2, 0, 1) / 255)
+    want_rgb = torch.tensor(np.asarray(img.convert('RGB'))).permute(2, 0, 1) / 255
+    assert rgb.shape == (3, h, w) and torch.equal(rgb, want_rgb)
 
 def test_resize_fixed_and_order():
     img = Image.new('RGB', (30, 20))
@@ -242,7 +243,8 @@ def test_imagenette_folder_is_the_same_from_the_same_seed(home):
 def test_fashion_folder_from_idx_files(home, tmp_path):
     "Fashion-MNIST's IDX files (here a small made-up set) as PNG files named by class."
     g = torch.Generator().manual_seed(0)
-    x = {s: torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8) for s, n in (('train', 20), ('t10k', 10))}
+    x = {s: torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+         for s, n in (('train', 20), ('t10k', 10))}
     y = {s: torch.arange(len(v), dtype=torch.uint8) % 10 for s, v in x.items()}
     for s in x:
         write_idx(tmp_path/f'{s}-images-idx3-ubyte', x[s]); write_idx(tmp_path/f'{s}-labels-idx1-ubyte', y[s])
@@ -272,7 +274,8 @@ def test_batches_from_files_equal_the_tensors(data):
 
 def test_channel_stats_equal_torch():
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(50, 3, 5, 4, generator=g) * torch.tensor([1., 2., 3.])[:, None, None] + torch.tensor([0., 1., -1.])[:, None, None]
+    scale, shift = torch.tensor([1., 2., 3.])[:, None, None], torch.tensor([0., 1., -1.])[:, None, None]
+    x = torch.rand(50, 3, 5, 4, generator=g) * scale + shift
     dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(50)), batch_size=16)
     mean, std = channel_stats(dl)
     flat = x.transpose(0, 1).reshape(3, -1)
@@ -341,3 +344,9 @@ def test_exp_nb_08_gives_the_lesson_and_the_courses_loaders():
     assert m8.ListContainer(list('abc'))[1:] == ['b', 'c']
     x = torch.rand(2, 3, 4, 4)
     torch.testing.assert_close(m8.norm_imagenette(x)[:, 0], (x[:, 0] - 0.47) / 0.29)
+
+def test_exp_nb_09_adds_the_optimizers():
+    import course_lib.exp.nb_09 as m9, course_lib.exp.nb_08 as m8
+    from course_lib import optimizers
+    assert m9.Optimizer is optimizers.Optimizer and m9.adam_opt is optimizers.adam_opt and m9.Recorder is m8.Recorder
+    assert set(m8.__all__) < set(m9.__all__) and m9.get_cnn_layers is db.get_cnn_layers

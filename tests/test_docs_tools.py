@@ -185,3 +185,14 @@ def test_saved_outputs_read_the_same_on_every_machine():
                 t = ''.join(o.get('text', '')) + ''.join(''.join(v) for v in o.get('data', {}).values() if isinstance(v, (str, list)))
                 bad += [f'{f.name}: …{t[max(0, m.start() - 30):m.end() + 20]}…' for m in _MACHINE.finditer(t)]
     assert not bad, 'outputs that differ from machine to machine:\n' + '\n'.join(bad)
+
+RETINA = "%config InlineBackend.figure_formats = ['retina']"
+
+def test_every_notebook_that_plots_draws_sharp_plots():
+    "A notebook with saved plots asks for retina PNGs in a #hide set-up cell: twice the pixels, shown at their size."
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        plots = any('image/png' in o.get('data', {}) for c in cells for o in c.get('outputs', []))
+        code = [''.join(c['source']) for c in cells if c['cell_type'] == 'code']
+        setup = [s for s in code if s.startswith('#hide')]
+        assert not plots or any(RETINA in s for s in setup), f"{nb.name}: add {RETINA!r} to its #hide set-up cell"

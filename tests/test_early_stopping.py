@@ -652,16 +652,37 @@ def test_interrupted_disk_write_leaves_the_old_checkpoint(tmp_path, monkeypatch)
     assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ['ck.pth']
 
 
-def test_course_optimizer_without_state_dict_changes_nothing(tmp_path):
-    "Lesson 03's Optimizer has no state_dict: lr_find and save_checkpoint stop at once on it, before changing or writing anything."
+def course_learner(seed=0, lr=0.1):
+    "make_learner's model and data, with lesson 03's Optimizer (plain SGD whose only state is its lr)."
     from course_lib.minibatch import Optimizer
-    x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
-    from course_lib.minibatch import Dataset, get_dls
-    from course_lib.callbacks import DataBunch, Learner
-    model = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
-    learn = Learner(model, Optimizer(model.parameters()), nn.functional.cross_entropy,
-                    DataBunch(*get_dls(Dataset(x, y), Dataset(x, y), 8), c=3))
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    with pytest.raises(AttributeError, match='state_dict'): lr_find(learn)
-    with pytest.raises(AttributeError, match='state_dict'): save_checkpoint(learn, tmp_path/'ck.pth', 1)
-    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items()) and list(tmp_path.iterdir()) == []
+    learn = make_learner(seed)
+    learn.opt = Optimizer(learn.model.parameters(), lr)
+    return learn
+
+
+def test_course_optimizer_lr_find_restores_exactly():
+    "Lesson 03's Optimizer: lr_find puts back the model, the lr it changed, and trains on as it would have."
+    learn = course_learner(lr=0.0375)
+    model0, opt0 = snapshot(learn)
+    res = lr_find(learn, max_iter=10)
+    assert len(res.lrs) == 10 and res.lrs[-1] > 1
+    assert learn.opt.param_groups[0]['lr'] == 0.0375 and same_state(learn.opt.state_dict(), opt0)
+    assert same_state(learn.model.state_dict(), model0)
+
+
+def test_course_optimizer_resumes_exactly(tmp_path):
+    "Lesson 03's Optimizer at lr 0.05: 1 epoch, checkpoint, a fresh learner at lr 0.5 loads it, 1 more == 2 straight."
+    def fresh(lr): return course_learner(lr=lr), [partial(AvgStatsCallback, accuracy)]
+    learn, cbs = fresh(0.05)
+    torch.manual_seed(99)
+    fit_quiet(learn, cbs, 2)
+    straight = learn.model.state_dict()
+
+    learn, cbs = fresh(0.05)
+    torch.manual_seed(99)
+    fit_quiet(learn, cbs, 2, cbs=[CheckpointCallback(tmp_path/'ck.pth'), Crash(0)])
+    torch.manual_seed(12345)
+    learn, cbs = fresh(0.5)                                 # the lr too must come from the checkpoint
+    assert load_checkpoint(learn, tmp_path/'ck.pth') == 1 and learn.opt.param_groups[0]['lr'] == 0.05
+    fit_quiet(learn, cbs, 2, start_epoch=1)
+    assert same_state(learn.model.state_dict(), straight)

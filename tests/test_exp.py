@@ -1,5 +1,5 @@
 """`course_lib.exp`: the 2019 course's `exp/nb_XX` modules, bound to course_lib. Runs without the course's checkout."""
-import gzip, importlib, io, pickle, pkgutil, typing
+import gzip, importlib, io, pickle, pkgutil, types, typing
 from contextlib import redirect_stdout
 
 import pytest
@@ -10,7 +10,7 @@ import fastcore.test
 
 import course_lib
 import course_lib.exp as exp
-from course_lib import anneal, batchnorm, callbacks, cnn, data, early_stopping
+from course_lib import anneal, batchnorm, callbacks, cnn, data, early_stopping, lsuv
 from course_lib.data import UnsafePickleError, save_course_file
 from course_lib.download import MNIST_URL, cache_file
 from data_helpers import isolated   # noqa: F401 (an autouse fixture: an empty cache, no download settings)
@@ -32,6 +32,7 @@ COURSE_NEW_NAMES = {
              'children conv_layer display flatten get_cnn_layers get_cnn_model get_learn_run get_runner init_cnn '
              'nb_auto_export normalize_to view_tfm',
     'nb_07': 'RunningBatchNorm init_cnn_',
+    'nb_07a': 'find_modules get_batch is_lin_layer lsuv_module',
 }
 MODULES = list(COURSE_NEW_NAMES)
 TEST_HELPERS = ['test', 'test_eq', 'near', 'test_near', 'test_near_zero', 'test_close']
@@ -60,10 +61,12 @@ def test_star_import_gives_all_and_nothing_private(m):
     assert all(ns[k] is getattr(module(m), k) for k in module(m).__all__)
 
 def test_a_later_module_keeps_every_earlier_binding_but_the_courses_redefinitions():
-    "As in the course, a module rebinds only the names its notebook defined again (`conv_layer` in 07)."
+    """As in the course, a module rebinds only the names its notebook defined again (`conv_layer` in 07); `nb_07a`
+    also gives the course's 08 PyTorch's loaders from `get_dls` and a `ListContainer` its `ItemList` can subclass."""
+    rebound = {'nb_07': ['conv_layer'], 'nb_07a': ['ListContainer', 'get_dls']}
     for a, b in zip(MODULES, MODULES[1:]):
         changed = [k for k in module(a).__all__ if getattr(module(a), k) is not getattr(module(b), k)]
-        assert changed == (['conv_layer'] if b == 'nb_07' else []), (a, b, changed)
+        assert sorted(changed) == rebound.get(b, []), (a, b, changed)
 
 def test_bound_to_course_lib():
     m7 = module('nb_07')
@@ -73,6 +76,8 @@ def test_bound_to_course_lib():
     assert m7.init_cnn is cnn.init_cnn and m7.RunningBatchNorm is batchnorm.RunningBatchNorm
     assert m7.DataLoader is torch.utils.data.DataLoader and m7.nn is torch.nn and m7.F is torch.nn.functional
     assert m7.MNIST_URL == MNIST_URL
+    m7a = module('nb_07a')
+    assert m7a.get_batch is lsuv.get_batch and m7a.is_lin_layer is lsuv.is_lin_layer
 
 def test_test_helpers_have_one_home():
     "fastcore's `test`, `test_eq`, `test_close`; `near`, `test_near`, `test_near_zero` from `course_lib.exp`."
@@ -205,3 +210,65 @@ run.recorder.plot_lr()
 ''', ns)
     assert ns['seen'] == list(range(11))
     assert ns['run'].lr_find.lrs[0] == pytest.approx(1e-6) and len(ns['run'].recorder.losses) > 5
+
+
+# ---------------------------------------------------------------- nb_07a: the course's `lsuv_module(m, xb)`
+
+COURSE_07A_CALLS = '''
+x_train, y_train, x_valid, y_valid = get_data()
+x_train, x_valid = normalize_to(x_train, x_valid)
+data = DataBunch(*get_dls(Dataset(x_train, y_train), Dataset(x_valid, y_valid), 64), 10)
+cbfs = [Recorder, partial(AvgStatsCallback, accuracy), CudaCallback, partial(BatchTransformXCallback, view_tfm(1, 28, 28))]
+
+class ConvRelu(nn.Module):      # the shape of the course's layer: a convolution and a GeneralRelu as attributes
+    def __init__(self, ni, nf, ks=3, stride=2, sub=0., **kwargs):
+        super().__init__()
+        self.conv = nn.Conv2d(ni, nf, ks, padding=ks // 2, stride=stride)
+        self.relu = GeneralRelu(sub=sub, **kwargs)
+    def forward(self, x): return self.relu(self.conv(x))
+
+torch.manual_seed(0)
+learn, run = get_learn_run([8, 16, 32, 32], data, 0.6, ConvRelu, cbs=cbfs)
+xb, yb = get_batch(data.train_dl, run)
+mods = find_modules(learn.model, lambda o: isinstance(o, ConvRelu))
+mdl = learn.model
+stats = [lsuv_module(m, xb) for m in mods]
+'''
+
+def test_the_courses_07a_calls_run_and_fix_mean_and_std():
+    "The course's calls, `lsuv_module(m, xb)` included, on nb_07a: every layer ends at mean 0 and std 1 (1e-3)."
+    ns = {}
+    exec('from course_lib.exp.nb_07a import *', ns)
+    exec(COURSE_07A_CALLS, ns)
+    assert len(ns['stats']) == 4
+    for mean, std in ns['stats']: assert abs(mean) < 1e-3 and abs(std - 1) < 1e-3
+
+def test_nb_07a_lsuv_module_is_course_libs_on_the_model_searched():
+    "Same weights as course_lib's `lsuv_module(model, m, xb)` on a copy; a global `mdl` naming another model is ignored."
+    import copy
+    ns = {}
+    exec('from course_lib.exp.nb_07a import *', ns)
+    torch.manual_seed(0)
+    model = ns['get_cnn_model'](types.SimpleNamespace(c=10), [4, 8], cnn.conv_grelu, sub=0.4)
+    twin, xb = copy.deepcopy(model), torch.randn(32, 1, 28, 28)
+    ns.update(model=model, xb=xb, mdl=nn.Identity())          # the course's global, here a decoy
+    exec('for m in find_modules(model, lambda o: isinstance(o, nn.Sequential) and len(o) == 2): '
+         'lsuv_module(m, xb)', ns)
+    for m in lsuv.find_modules(twin, lambda o: isinstance(o, nn.Sequential) and len(o) == 2):
+        lsuv.lsuv_module(twin, m, xb)
+    for a, b in zip(model.state_dict().values(), twin.state_dict().values()): assert torch.equal(a, b)
+
+def test_nb_07a_lsuv_module_of_a_layer_never_found_says_what_to_call():
+    m7a = module('nb_07a')
+    with pytest.raises(ValueError, match=r'find_modules\(model, cond\).*lsuv_module\(model, m, xb\)'):
+        m7a.lsuv_module(nn.Conv2d(1, 4, 3), torch.randn(2, 1, 8, 8))
+
+def test_nb_07a_remembers_models_weakly():
+    "A layer kept after its model is gone gets the clear error; the memory never keeps a model alive."
+    import gc, weakref
+    m7a = module('nb_07a')
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+    mods, alive = m7a.find_modules(model, m7a.is_lin_layer), weakref.ref(model)
+    del model; gc.collect()
+    assert alive() is None
+    with pytest.raises(ValueError, match='still exists'): m7a.lsuv_module(mods[0], torch.randn(2, 1, 8, 8))

@@ -140,6 +140,18 @@ def test_optimizer_skips_params_without_grad_and_rejects_empty():
     assert torch.allclose(p, torch.full((2,), 0.7)) and torch.equal(q, torch.ones(2))
     with pytest.raises(ValueError, match='empty'): Optimizer([], lr=0.1)
 
+def test_optimizer_state_dict_is_its_lr_in_torchs_layout():
+    "A snapshot of the lr alone, parameters by index as torch's SGD lists them; loading it puts back the lr only."
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    opt, theirs = Optimizer(model.parameters(), 0.3), torch.optim.SGD(model.parameters(), lr=0.3)
+    sd = opt.state_dict()
+    assert sd == {'state': {}, 'param_groups': [{'lr': 0.3, 'params': [0, 1, 2, 3]}]}
+    assert sd['param_groups'][0]['params'] == theirs.state_dict()['param_groups'][0]['params']
+    opt.param_groups[0]['lr'] = 0.01
+    assert sd['param_groups'][0]['lr'] == 0.3                      # a snapshot, not a view
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]['lr'] == 0.3 and opt.param_groups[0]['params'] == list(model.parameters())
+
 # ---------------------------------------------------------------- Dataset, Sampler, collate, DataLoader
 
 def make_ds(n, seed=0):

@@ -57,9 +57,15 @@ _NOWHERE = Path(tempfile.gettempdir())/'never.pth'
 
 
 def _load_into_course_optimizer():
-    "load_checkpoint of a good checkpoint into a learner with lesson 03's Optimizer (no state_dict)."
+    "load_checkpoint of a torch SGD learner's checkpoint into a learner with lesson 03's Optimizer."
     with tempfile.TemporaryDirectory() as tmp:
         load_checkpoint(_learner(opt=Optimizer), save_checkpoint(_learner(), Path(tmp)/'ck.pth', 1))
+
+class _NoStateDict:
+    "An optimizer without `state_dict` (CheckpointCallback stops it before any step)."
+    def __init__(self, params): self.param_groups = [{'params': list(params), 'lr': 0.1}]
+    def step(self): pass
+    def zero_grad(self): pass
 
 CASES = [
     Bad('lr-find-max-iter-small', lambda: LR_Find(max_iter=1), ValueError, ('max_iter', '1')),
@@ -77,8 +83,9 @@ CASES = [
         ("'train_acc'", "'train_accuracy'")),
     Bad('checkpoint-epoch-negative', lambda: save_checkpoint(_learner(), _NOWHERE, -1), ValueError, ('epoch', '-1')),
     Bad('checkpoint-epoch-float', lambda: save_checkpoint(_learner(), _NOWHERE, 1.5), TypeError, ('epoch', '1.5')),
-    Bad('checkpoint-load-course-optimizer', _load_into_course_optimizer, ValueError, ('cannot go into this learner', 'state_dict')),
-    Bad('checkpoint-callback-course-optimizer', lambda: _fit_with(CheckpointCallback(_NOWHERE), learn=_learner(opt=Optimizer)),
+    Bad('checkpoint-load-course-optimizer', _load_into_course_optimizer, ValueError,
+        ('cannot go into this learner', 'opt_type', "'SGD'", "'Optimizer'")),
+    Bad('checkpoint-callback-no-state-dict', lambda: _fit_with(CheckpointCallback(_NOWHERE), learn=_learner(opt=_NoStateDict)),
         TypeError, ('CheckpointCallback', 'learn.opt', 'state_dict')),
     Bad('checkpoint-garbage', lambda: _load_bytes(b'not a checkpoint at all'), ValueError, ('broken.pth',)),
     Bad('checkpoint-empty', lambda: _load_bytes(b'', 'empty.pth'), ValueError, ('empty.pth',)),

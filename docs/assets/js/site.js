@@ -308,7 +308,10 @@
 
   function zoomPlots() {   // a plot drawn wider than the column: click it to see it at full size (the output scrolls)
     Array.prototype.forEach.call(document.querySelectorAll('#content .output_area img'), function (img) {
-      function mark() { img.classList.toggle('zoomable', img.naturalWidth > img.clientWidth + 1 || img.classList.contains('zoomed')); }
+      function mark() {   // a retina plot's `width` is its size on the page, half its pixels
+        var w = +img.getAttribute('width') || img.naturalWidth;
+        img.classList.toggle('zoomable', w > img.clientWidth + 1 || img.classList.contains('zoomed'));
+      }
       if (img.complete) mark(); else img.addEventListener('load', mark);
       img.addEventListener('click', function () { if (img.classList.contains('zoomable')) img.classList.toggle('zoomed'); });
     });
