@@ -2,7 +2,8 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10b', 'nb_10c', 'nb_12']
+           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10', 'nb_10b', 'nb_10c',
+           'nb_12']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -225,10 +226,42 @@ nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progr
                        ProgressCallback=progress.ProgressCallback)
 
 # Cell
-# The course's 10b: `exp/nb_10b.py` starts from `nb_10`; until `nb_10` is here, the base is `nb_09c`.
+# `nb_10`: the names of the course's `exp/nb_10.py` (10_augmentation), built on `nb_09c` as the course's was. Three calls of the course's 10
+# have since left their libraries, so this module's `torch`, `np` and `PIL` are those modules with the old name added
+# back: `torch.solve(B, A)` (PyTorch 1.9 replaced it with `torch.linalg.solve(A, B)`), `np.array(x, copy=False)`
+# (NumPy 2 raises where a copy is needed) and `PIL.Image.ANTIALIAS` (Pillow 10: `Image.Resampling.LANCZOS`).
+import random
+import numpy as np
+from PIL import Image
+from course_lib import augmentation
+
+class _CourseEra(types.ModuleType):
+    "Module `mod` as the 2019 course called it: its own names, and `names` it has since removed."
+    def __init__(self, mod, **names):
+        super().__init__(mod.__name__, mod.__doc__)
+        self.__dict__.update(_mod=mod, **names)
+    def __getattr__(self, k): return getattr(self._mod, k)
+
+def _solve_2019(B, A):
+    "PyTorch 1's `torch.solve(B, A)`: the solution `X` of `A X = B`, first of a pair (the LU factors are not made)."
+    return torch.linalg.solve(A, B), None
+
+def _array_2019(obj, *args, copy=True, **kwargs):
+    "NumPy 1's `np.array`: `copy=False` copies only where it must."
+    return np.array(obj, *args, copy=copy or None, **kwargs)
+
+_NB10 = ('show_batch PilTransform PilRandomFlip PilRandomDihedral process_sz default_crop_size GeneralCrop CenterCrop '
+         'RandomResizedCrop find_coeffs warp uniform PilTiltRandomCrop np_to_float').split()
+nb_10 = course_module('nb_10', nb_09c, **{n: getattr(augmentation, n) for n in _NB10}, random=random,
+                      randint=random.randint, FloatTensor=torch.FloatTensor, LongTensor=torch.LongTensor,
+                      torch=_CourseEra(torch, solve=_solve_2019), np=_CourseEra(np, array=_array_2019),
+                      PIL=_CourseEra(PIL, Image=_CourseEra(Image, ANTIALIAS=Image.Resampling.LANCZOS)))
+
+# Cell
+# The course's 10b: `exp/nb_10b.py` starts from `nb_10`, as here.
 from course_lib import mixup
 from torch.distributions.beta import Beta
-nb_10b = course_module('nb_10b', nb_09c, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
+nb_10b = course_module('nb_10b', nb_10, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
                        reduce_loss=mixup.reduce_loss, MixUp=mixup.MixUp,
                        LabelSmoothingCrossEntropy=mixup.LabelSmoothingCrossEntropy)
 
