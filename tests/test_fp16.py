@@ -303,3 +303,45 @@ def test_course_module_nb_10c():
     for n in ('get_master', 'to_master_grads', 'to_model_params', 'test_overflow', 'grad_overflow', 'MixedPrecision'):
         assert ns[n] is getattr(fp16, n)
     assert ns['Runner'] is Runner and ns['conv_layer'] is course_lib.exp.nb_07.conv_layer and 'fp16' not in ns
+
+# ---- through lesson 09b's Learner (a Runner that owns its model, data and optimizer)
+
+from course_lib.learner import Learner as Learner09b                 # noqa: E402
+from course_lib.callbacks import AvgStatsCallback                     # noqa: E402
+from course_lib.minibatch import accuracy                             # noqa: E402
+
+SGD_MOM = partial(optim.SGD, momentum=0.9)
+
+@pytest.mark.parametrize('make', [MixedPrecision, partial(MixedPrecision, flat_master=True), NativeMixedPrecision],
+                         ids=['per tensor', 'flat', 'native'])
+def test_learner_trains_exactly_as_the_runner(make):
+    "The same model, optimizer, data and callback: 09b's Learner and 04's Runner end with identical weights."
+    runner_learn, _ = fit(bn_mlp(norm=course_bn), [make()], epochs=2)
+    learn = Learner09b(bn_mlp(norm=course_bn), toy_data(), F.cross_entropy, opt_func=SGD_MOM, lr=0.1, cbs=[make()])
+    learn.logger = lambda line: None
+    learn.fit(2)
+    assert all(torch.equal(a, b) for a, b in zip(learn.model.parameters(), runner_learn.model.parameters()))
+
+def test_learner_the_courses_way():
+    "2019's call: MixedPrecision among `cb_funcs`, read back as the last callback; the model and optimizer come back."
+    learn = Learner09b(bn_mlp(), toy_data(), F.cross_entropy, opt_func=SGD_MOM, lr=0.1,
+                       cb_funcs=[partial(AvgStatsCallback, accuracy), MixedPrecision])
+    learn.logger = lambda line: None
+    learn.fit(1)
+    mp = learn.cbs[-1]
+    assert isinstance(mp, MixedPrecision) and mp.loss_scale == 2.**24 and mp.count == 6
+    ps = list(learn.model.parameters())
+    assert all(p.dtype == torch.float32 for p in ps) and all(q is p for q, p in zip(learn.opt.param_groups[0]['params'], ps))
+    assert set(map(id, learn.opt.state)) == set(map(id, ps))
+
+def test_learner_skips_an_overflowing_step_and_fits_again_without_mixed_precision():
+    learn = Learner09b(bn_mlp(), toy_data(), F.cross_entropy, opt_func=SGD_MOM, lr=0.1)
+    learn.logger = lambda line: None
+    mp = MixedPrecision()
+    snap = Trace(lambda cb: [p.detach().clone() for p in cb.model.parameters()])
+    learn.fit(1, cbs=[mp, ScriptedOverflow([0, 0, 1, 0, 0, 0]), snap])      # callbacks for this fit only
+    assert all(torch.equal(a, b) for a, b in zip(snap.out[1], snap.out[2])) and mp.loss_scale == 2.**23
+    assert mp not in learn.cbs and all(p.dtype == torch.float32 for p in learn.model.parameters())
+    before = [p.detach().clone() for p in learn.model.parameters()]
+    learn.fit(1)                                                            # plain float32, same optimizer
+    assert not all(torch.equal(a, b) for a, b in zip(before, learn.model.parameters()))

@@ -217,10 +217,17 @@ nb_09 = course_module('nb_09', nb_08, **{n: getattr(optimizers, n) for n in _NB0
 # progress bars. The course's `exp/nb_09b.py` starts from `nb_09`, as here.
 import time
 from fastprogress.fastprogress import master_bar, progress_bar, format_time
-from course_lib import learner, progress
+# Its `get_learner` builds 08's CNN, for `data.c_in` channels; lesson 09b's builds 06's, as its digits are flat.
+from course_lib import learner, progress, data_block, cnn, optimizers
+
+def _course_get_learner(nfs, data, lr, layer, loss_func=F.cross_entropy, cb_funcs=None, opt_func=optimizers.sgd_opt,
+                        **kwargs):
+    "The course's `get_learner`: 09b's `Learner` on `init_cnn` of 08's `get_cnn_model`."
+    model = cnn.init_cnn(data_block.get_cnn_model(data, nfs, layer, **kwargs))
+    return learner.Learner(model, data, loss_func, opt_func=opt_func, lr=lr, cb_funcs=cb_funcs)
 
 nb_09b = course_module('nb_09b', nb_09, param_getter=learner.param_getter, Learner=learner.Learner,
-                       AvgStatsCallback=AvgStatsCallback, get_learner=learner.get_learner)
+                       AvgStatsCallback=AvgStatsCallback, get_learner=_course_get_learner)
 nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progress_bar=progress_bar,
                        format_time=format_time, AvgStatsCallback=progress.AvgStatsCallback,
                        ProgressCallback=progress.ProgressCallback)
