@@ -19,7 +19,7 @@ if DL2 is None:
     pytest.skip('no fastai/course-v3 checkout: set COURSE_V3_DL2 to its nbs/dl2 folder', allow_module_level=True)
 
 MODULES = ['nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a', 'nb_08',
-           'nb_09']
+           'nb_09', 'nb_09b', 'nb_09c', 'nb_10b']
 
 @pytest.fixture(scope='module')
 def course_home(tmp_path_factory):
