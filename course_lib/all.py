@@ -17,9 +17,14 @@ from .cnn import *
 from .batchnorm import *
 from .lsuv import *
 from .distributed import *
+from .data_block import *
 from .optimizers import *
 from .learner import *
 from .progress import *
+from .augmentation import *
+from .mixup import *
+from .fp16 import *
+from .text import *
 from .checks import *
 
 # Cell
