@@ -1,4 +1,6 @@
-"""One epoch of the lesson-06 CNN on the best available device: the Runner against hand loops, side by side.
+"""The device checks of lessons 06 and 10c in one run: the Runner against hand loops, and mixed precision.
+
+Part 06 -- one epoch of the lesson-06 CNN on the best available device: the Runner against hand loops, side by side.
 
 The model is `course_lib.cnn.get_cnn_model(data, [8, 16, 32, 32], conv_grelu, leak=0.1, sub=0.4, maxv=6.)` with
 `init_cnn`, SGD with momentum 0.9, `F.cross_entropy`, training batches of bs and validation batches of 2*bs, on
@@ -22,8 +24,17 @@ Method: `train_loop.compare` (interleaved repeats, forward then reverse order, m
 first candidate, an A/A row for the noise floor). On the CPU: one thread, process CPU time; on a GPU: wall time with a
 `synchronize` at the end of each candidate.
 
-    python bench/device_check.py            # 50,000 samples, 7 repeats
-    python bench/device_check.py --quick    # 2,000 samples, 2 repeats: a smoke run (seconds on a CPU)
+Part 10c -- mixed precision on the device (`bench/fp16.py`'s `WAYS`: float32, `MixedPrecision`, autocast +
+`GradScaler`; float16 on CUDA): time per epoch of lesson 10c's CNN (the course's BatchNorm in its blocks) on the same
+50,000 synthetic samples, already on the device, at each batch size, beside the float32 A/A row; then the accuracy
+check: 3 seeds x 2 epochs of each way on the offline digits (synthetic data where the sample is not installed), and
+whether each 16-bit way's mean accuracy is within 2 points of float32's. On a CPU the 16-bit type is bfloat16 and
+`bench/fp16.py` is the measurement, so without `--quick` part 10c runs only on a GPU.
+
+One command runs both parts in about three minutes on one GPU; `--only 06` or `--only 10c` runs one.
+
+    python bench/device_check.py            # 50,000 samples, 5 repeats
+    python bench/device_check.py --quick    # 2,000 samples (256 for 10c), 2 repeats: a smoke run (seconds on a CPU)
 """
 import argparse, os, platform, statistics, sys, warnings
 from functools import partial
@@ -35,6 +46,7 @@ from torch import optim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_loop import compare, make_data                                                        # noqa: E402
+import fp16 as fp16_bench                                                                         # noqa: E402
 
 from course_lib.callbacks import AvgStatsCallback, DataBunch, Learner, Runner                     # noqa: E402
 from course_lib.cnn import (BatchTransformXCallback, DeviceCallback, conv_grelu, default_device,   # noqa: E402
@@ -137,12 +149,13 @@ def ratio(res, a, b):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--quick', action='store_true', help='2,000 samples, 2 repeats: a smoke run, not a measurement')
-    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 7, or 2 with --quick)')
+    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 5, or 2 with --quick)')
     p.add_argument('--n-train', type=int, default=None, help='training samples (default 50,000, or 2,000 with --quick)')
     p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
     p.add_argument('--device', default=None, help='cpu, cuda, mps...; default: course_lib.cnn.default_device()')
+    p.add_argument('--only', choices=['06', '10c'], default=None, help="run one part (default: both)")
     a = p.parse_args()
-    repeats = a.repeats or (2 if a.quick else 7)
+    repeats = a.repeats or (2 if a.quick else 5)
     n_train = a.n_train or (2_000 if a.quick else 50_000)
     bss = [64] if a.quick and a.bs == [64, 512] else a.bs
     device = default_device(a.device)
@@ -154,6 +167,13 @@ def main():
     print(f'device {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU thread, {os.cpu_count()} CPUs, '
           f'python {platform.python_version()}; train {tuple(data[0].shape)}, valid {tuple(data[2].shape)}; '
           f'{repeats} interleaved repeats, {clock} clock')
+    if a.only != '10c': check_06(data, device, bss, repeats, n_train, clock)
+    if a.only != '06': check_10c(data, device, bss, repeats, a.quick)
+
+
+def check_06(data, device, bss, repeats, n_train, clock):
+    "Part 06: the Runner against hand loops, one epoch at each batch size."
+    print('\n## Part 06: the Runner against hand loops')
     if device.type == 'cpu': print('no GPU here: every copy to the device is a no-op, so the copy rows measure only the loop')
     for bs in bss:
         cands = candidates(data, device, bs)
@@ -170,6 +190,22 @@ def main():
               f"A/A: {ratio(res, floor + ' (A/A)', floor):.3f}x")
         if device.type == 'cuda':
             print(f'host synchronisations in one Runner epoch ({(n_train - 1) // bs + 1} training batches): {count_syncs(data, device, bs)}')
+
+
+def check_10c(data, device, bss, repeats, quick):
+    "Part 10c: float32 against the two 16-bit ways, time per epoch at each batch size, then the accuracy check."
+    print('\n## Part 10c: mixed precision')
+    if device.type == 'cpu' and not quick:
+        print('no GPU here: bench/fp16.py measures bfloat16 on the CPU; part 10c runs on a GPU (or with --quick)')
+        return
+    n = 256 if quick else len(data[0])
+    dev_data = [t[:n].to(device) for t in data[:2]] + [t[:max(n // 5, 1)].to(device) for t in data[2:]]
+    for bs in bss: fp16_bench.timing(dev_data, device, bs, repeats, f'{n:,} synthetic train, data on the device')
+    digits, source = fp16_bench.digits(256 if quick else None)
+    print(f'\naccuracy check on the {source}:')
+    ok = fp16_bench.accuracy_check([t.to(device) for t in digits], device, seeds=(0,) if quick else (0, 1, 2),
+                                   epochs=1 if quick else 2)
+    print(f"16-bit training within 2 points of float32: {'yes' if ok else 'NO'}{' (smoke run: meaningless)' if quick else ''}")
 
 
 if __name__ == '__main__':

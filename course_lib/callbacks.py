@@ -15,8 +15,16 @@ from .minibatch import mlp
 
 # Cell
 class DataBunch():
-    "The training and validation loaders of a task, and `c`, the number of outputs a model for it needs."
-    def __init__(self, train_dl, valid_dl, c=None): store_attr()
+    "The loaders of a task; `c` (alias `c_out`): the outputs a model needs; `c_in`: its input channels."
+    def __init__(self, train_dl, valid_dl, c=None, *, c_in=None, c_out=None):
+        if None not in (c, c_out) and c != c_out: raise ValueError(f"DataBunch: c={c}, c_out={c_out} differ")
+        self.train_dl, self.valid_dl, self.c_in = train_dl, valid_dl, c_in
+        self.c = c if c_out is None else c_out
+
+    @property
+    def c_out(self): return self.c
+    @c_out.setter
+    def c_out(self, v): self.c = v
 
     @property
     def train_ds(self): return self.train_dl.dataset
@@ -25,8 +33,9 @@ class DataBunch():
     def valid_ds(self): return self.valid_dl.dataset
 
     def __repr__(self):
+        c_in = '' if self.c_in is None else f", c_in={self.c_in}"
         return (f"{type(self).__name__}(train: {len(self.train_dl)} batches, "
-                f"valid: {len(self.valid_dl)} batches, c={self.c})")
+                f"valid: {len(self.valid_dl)} batches, c={self.c}{c_in})")
 
 # Cell
 def get_model(data, lr=0.5, nh=50):

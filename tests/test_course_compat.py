@@ -18,7 +18,8 @@ DL2 = course_dir()
 if DL2 is None:
     pytest.skip('no fastai/course-v3 checkout: set COURSE_V3_DL2 to its nbs/dl2 folder', allow_module_level=True)
 
-MODULES = ['nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a']
+MODULES = ['nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a', 'nb_08',
+           'nb_09', 'nb_09b', 'nb_09c', 'nb_10b']
 
 @pytest.fixture(scope='module')
 def course_home(tmp_path_factory):
@@ -28,11 +29,12 @@ def course_home(tmp_path_factory):
     return home
 
 def checkout_names():
-    "{module: public names} of the checkout's `exp/nb_XX.py`, imported in a child process (fastai v1 stubbed out)."
+    "{module: public names} of the checkout's `exp/nb_XX.py`, imported in a child process (fastai v1, CUDA stubbed)."
     code = textwrap.dedent(f'''
         import importlib, json, sys, types
         fastai = types.ModuleType('fastai'); fastai.datasets = types.ModuleType('fastai.datasets')
         sys.modules.update({{'fastai': fastai, 'fastai.datasets': fastai.datasets}})
+        import torch; torch.Tensor.cuda = lambda self, *a, **k: self   # exp/nb_08.py calls .cuda() at import
         sys.path.insert(0, {str(DL2)!r})
         print(json.dumps({{m: sorted(n for n in dir(importlib.import_module('exp.' + m)) if not n.startswith('_'))
                           for m in {MODULES!r}}}))''')

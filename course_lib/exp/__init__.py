@@ -2,7 +2,8 @@
 
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
-           'nb_09b', 'nb_09c', 'nb_10b']
+           'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10', 'nb_10b', 'nb_10c',
+           'nb_12']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -155,22 +156,147 @@ nb_07a = course_module('nb_07a', nb_07, get_batch=lsuv.get_batch, find_modules=_
                        is_lin_layer=lsuv.is_lin_layer, lsuv_module=_lsuv_module)
 
 # Cell
+# From 08_data_block on, the course's notebooks read Imagenette and Imagewoof through fastai v1's `untar_data`.
+# `datasets.untar_data` answers those URLs with a small generated folder of the same layout (08's
+# `imagenette_folder`); `datasets.substitutes` maps each URL to what builds its folder (later lessons add theirs).
+# `nb_07a`, which the course's 08 imports, changes two names for 08: `get_dls` builds PyTorch's loaders, as the
+# course's did, so that 08's `num_workers=` works; `ListContainer` indexes like the course's, as 08's `ItemList`
+# (a subclass) expects.
+import os, mimetypes, PIL
+from course_lib import data_block, optimizers
+
+class URLs:
+    "fastai v1's `URLs` that the 2019 notebooks name; `datasets.untar_data` answers them offline."
+    S3_IMAGECLAS = 'https://s3.amazonaws.com/fast-ai-imageclas/'
+    IMAGENETTE, IMAGENETTE_160 = S3_IMAGECLAS + 'imagenette', S3_IMAGECLAS + 'imagenette-160'
+    IMAGENETTE_320 = S3_IMAGECLAS + 'imagenette-320'
+    IMAGEWOOF, IMAGEWOOF_160 = S3_IMAGECLAS + 'imagewoof', S3_IMAGECLAS + 'imagewoof-160'
+    IMAGEWOOF_320 = S3_IMAGECLAS + 'imagewoof-320'
+
+def _untar_data(self, url, fname=None, dest=None, data=True, force_download=False):
+    "A generated folder standing in for the data set at `url` (a key of `datasets.substitutes`); no download."
+    url = url[:-4] if url.endswith('.tgz') else url
+    if url not in self.substitutes: raise ValueError(f"untar_data: course_lib has no offline stand-in for {url}")
+    return self.substitutes[url]()
+
+_nette = data_block.imagenette_folder
+_woof = partial(data_block.imagenette_folder, wnids=data_block.IMAGEWOOF_WNIDS, seed=1)
+Datasets.URLs, Datasets.untar_data = URLs, _untar_data
+Datasets.substitutes = {
+    URLs.IMAGENETTE: partial(_nette, 'imagenette', size=None),
+    URLs.IMAGENETTE_160: partial(_nette, 'imagenette-160', size=160),
+    URLs.IMAGENETTE_320: partial(_nette, 'imagenette-320', size=320),
+    URLs.IMAGEWOOF: partial(_woof, 'imagewoof', size=None),
+    URLs.IMAGEWOOF_160: partial(_woof, 'imagewoof-160', size=160),
+    URLs.IMAGEWOOF_320: partial(_woof, 'imagewoof-320', size=320)}
+
+class ListContainer(L):
+    "fastcore's `L` indexed as the course's `ListContainer`: a plain list for a slice, a mask or a list of indices."
+    def __getitem__(self, idx): return L._get(self, idx)   # not `self._get`: the course's `ItemList` defines its own
+
+def _torch_get_dls(train_ds, valid_ds, bs, **kwargs):
+    "The course's `get_dls`: PyTorch's `DataLoader`s (so `num_workers` works), the training one shuffled."
+    return (DataLoader(train_ds, batch_size=bs, shuffle=True, **kwargs),
+            DataLoader(valid_ds, batch_size=bs * 2, **kwargs))
+
+nb_07a = course_module('nb_07a', nb_07a, ListContainer=ListContainer, get_dls=_torch_get_dls)   # registered anew
+_NB08 = ('image_extensions setify get_files compose ItemList ImageList Transform MakeRGB make_rgb ResizeFixed '
+         'to_byte_tensor to_float_tensor grandparent_splitter split_by_func SplitData uniqueify Processor '
+         'CategoryProcessor parent_labeler LabeledData label_by_func databunchify show_image normalize_chan '
+         'prev_pow_2 get_cnn_layers get_cnn_model get_learn_run model_summary').split()
+nb_08 = course_module('nb_08', nb_07a, **{n: getattr(data_block, n) for n in _NB08}, PIL=PIL, os=os,
+                      mimetypes=mimetypes,
+                      norm_imagenette=partial(data_block.normalize_chan, mean=tensor([0.47, 0.48, 0.45]),
+                                              std=tensor([0.29, 0.28, 0.30])))
+_NB09 = ('Optimizer sgd_step weight_decay l2_reg maybe_update get_defaults sgd_opt StatefulOptimizer Stat '
+         'momentum_step lin_comb AverageGrad AverageSqrGrad StepCount debias adam_step adam_opt').split()
+nb_09 = course_module('nb_09', nb_08, **{n: getattr(optimizers, n) for n in _NB09})
+
+# Cell
 # The course's 09b and 09c: 09b's `Learner` (lesson 04's `AvgStatsCallback` beside it), then 09c's timed table and
-# progress bars. The course's `exp/nb_09b.py` starts from `nb_09`; until `nb_09` is here, the base is `nb_07a`.
+# progress bars. The course's `exp/nb_09b.py` starts from `nb_09`, as here.
 import time
 from fastprogress.fastprogress import master_bar, progress_bar, format_time
-from course_lib import learner, progress
+# Its `get_learner` builds 08's CNN, for `data.c_in` channels; lesson 09b's builds 06's, as its digits are flat.
+from course_lib import learner, progress, data_block, cnn, optimizers
 
-nb_09b = course_module('nb_09b', nb_07a, param_getter=learner.param_getter, Learner=learner.Learner,
-                       AvgStatsCallback=AvgStatsCallback, get_learner=learner.get_learner)
+def _course_get_learner(nfs, data, lr, layer, loss_func=F.cross_entropy, cb_funcs=None, opt_func=optimizers.sgd_opt,
+                        **kwargs):
+    "The course's `get_learner`: 09b's `Learner` on `init_cnn` of 08's `get_cnn_model`."
+    model = cnn.init_cnn(data_block.get_cnn_model(data, nfs, layer, **kwargs))
+    return learner.Learner(model, data, loss_func, opt_func=opt_func, lr=lr, cb_funcs=cb_funcs)
+
+nb_09b = course_module('nb_09b', nb_09, param_getter=learner.param_getter, Learner=learner.Learner,
+                       AvgStatsCallback=AvgStatsCallback, get_learner=_course_get_learner)
 nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progress_bar=progress_bar,
                        format_time=format_time, AvgStatsCallback=progress.AvgStatsCallback,
                        ProgressCallback=progress.ProgressCallback)
 
 # Cell
-# The course's 10b: `exp/nb_10b.py` starts from `nb_10`; until `nb_10` is here, the base is `nb_09c`.
+# `nb_10`: the names of the course's `exp/nb_10.py` (10_augmentation), built on `nb_09c` as the course's was. Three calls of the course's 10
+# have since left their libraries, so this module's `torch`, `np` and `PIL` are those modules with the old name added
+# back: `torch.solve(B, A)` (PyTorch 1.9 replaced it with `torch.linalg.solve(A, B)`), `np.array(x, copy=False)`
+# (NumPy 2 raises where a copy is needed) and `PIL.Image.ANTIALIAS` (Pillow 10: `Image.Resampling.LANCZOS`).
+import random
+import numpy as np
+from PIL import Image
+from course_lib import augmentation
+
+class _CourseEra(types.ModuleType):
+    "Module `mod` as the 2019 course called it: its own names, and `names` it has since removed."
+    def __init__(self, mod, **names):
+        super().__init__(mod.__name__, mod.__doc__)
+        self.__dict__.update(_mod=mod, **names)
+    def __getattr__(self, k): return getattr(self._mod, k)
+
+def _solve_2019(B, A):
+    "PyTorch 1's `torch.solve(B, A)`: the solution `X` of `A X = B`, first of a pair (the LU factors are not made)."
+    return torch.linalg.solve(A, B), None
+
+def _array_2019(obj, *args, copy=True, **kwargs):
+    "NumPy 1's `np.array`: `copy=False` copies only where it must."
+    return np.array(obj, *args, copy=copy or None, **kwargs)
+
+_NB10 = ('show_batch PilTransform PilRandomFlip PilRandomDihedral process_sz default_crop_size GeneralCrop CenterCrop '
+         'RandomResizedCrop find_coeffs warp uniform PilTiltRandomCrop np_to_float').split()
+nb_10 = course_module('nb_10', nb_09c, **{n: getattr(augmentation, n) for n in _NB10}, random=random,
+                      randint=random.randint, FloatTensor=torch.FloatTensor, LongTensor=torch.LongTensor,
+                      torch=_CourseEra(torch, solve=_solve_2019), np=_CourseEra(np, array=_array_2019),
+                      PIL=_CourseEra(PIL, Image=_CourseEra(Image, ANTIALIAS=Image.Resampling.LANCZOS)))
+
+# Cell
+# The course's 10b: `exp/nb_10b.py` starts from `nb_10`, as here.
 from course_lib import mixup
 from torch.distributions.beta import Beta
-nb_10b = course_module('nb_10b', nb_09c, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
+nb_10b = course_module('nb_10b', nb_10, NoneReduce=mixup.NoneReduce, Beta=Beta, unsqueeze=mixup.unsqueeze,
                        reduce_loss=mixup.reduce_loss, MixUp=mixup.MixUp,
                        LabelSmoothingCrossEntropy=mixup.LabelSmoothingCrossEntropy)
+
+# Cell
+# 10c without NVIDIA's apex: the course's `fp16` (apex.fp16_utils) has no counterpart here
+from course_lib import fp16 as _fp16
+nb_10c = course_module('nb_10c', nb_10b, get_master=_fp16.get_master, to_master_grads=_fp16.to_master_grads,
+                       to_model_params=_fp16.to_model_params, test_overflow=_fp16.test_overflow,
+                       grad_overflow=_fp16.grad_overflow, MixedPrecision=_fp16.MixedPrecision)
+
+# Cell
+# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments, written
+# in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_10c`, the latest course
+# module written so far (the course's base is nb_11a), plus the names of nb_11-nb_11a that 12_text uses. spaCy and
+# its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
+import collections, html, random
+from concurrent.futures import ProcessPoolExecutor
+import numpy as np
+from fastprogress.fastprogress import progress_bar
+from course_lib import text
+
+URLs.S3_NLP = 'https://s3.amazonaws.com/fast-ai-nlp/'
+URLs.IMDB = URLs.S3_NLP + 'imdb'
+Datasets.substitutes[URLs.IMDB] = text.stdlib_text_folder
+_NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br spec_add_spaces rm_useless_spaces '
+         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps add_eos_bos '
+         'default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls lm_databunchify '
+         'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify random_splitter').split()
+nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
+                      random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
+                      Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
