@@ -44,7 +44,7 @@ def reduce_loss(loss, reduction='mean'):
 class MixUp(Callback):
     "Trains on blends of pairs of samples (inputs and losses), each with its own `λ ~ Beta(α, α)`, λ ≥ 1/2."
     _order = 90    # after the callbacks that move and transform the batch
-    def __init__(self, α=0.4): self.distrib = Beta(α, α)    # α ≤ 0: torch's ValueError names the concentration
+    def __init__(self, α=0.4): self.distrib = Beta(α, α)    # α ≤ 0: Beta's own ValueError, at once
 
     def begin_fit(self): self.old_loss_func, self.learn.loss_func = self.learn.loss_func, self.loss_func
 
