@@ -32,6 +32,7 @@ NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm', '07a_lsuv'}   # they cal
 NOT_WRITTEN = {'nb_11a': 'nb_12'}
 # (course code, replacement) per notebook, where the offline stand-in data is smaller than the course's
 SMALLER_DATA = {'12_text': [('[1,12552]', '[1,-1]')]}   # shows IMDB's training review 12,552; the stand-in has ~3,600
+SMALLER_DATA['10b_mixup_label_smoothing'] = [('[4000]', '[-1]')]   # mixes Imagenette's image 4,000; the stand-in has 300
 
 _STAR = re.compile(r'^(\s*)from exp\.(nb_\w+) import \*\s*$', re.MULTILINE)
 _FASTAI = re.compile(r'^(\s*)from fastai import datasets\s*$', re.MULTILINE)   # 01_matmul's own import

@@ -233,10 +233,11 @@ nb_09c = course_module('nb_09c', nb_09b, time=time, master_bar=master_bar, progr
                        ProgressCallback=progress.ProgressCallback)
 
 # Cell
-# `nb_10`: the names of the course's `exp/nb_10.py` (10_augmentation), built on `nb_09c` as the course's was. Three calls of the course's 10
-# have since left their libraries, so this module's `torch`, `np` and `PIL` are those modules with the old name added
-# back: `torch.solve(B, A)` (PyTorch 1.9 replaced it with `torch.linalg.solve(A, B)`), `np.array(x, copy=False)`
-# (NumPy 2 raises where a copy is needed) and `PIL.Image.ANTIALIAS` (Pillow 10: `Image.Resampling.LANCZOS`).
+# `nb_10`: the names of the course's `exp/nb_10.py` (10_augmentation), built on `nb_09c` as the course's was. Four
+# calls of the course's 10 and 10b have since left their libraries, so this module's `torch`, `np` and `PIL` are those
+# modules with the old name added back: `torch.solve(B, A)` (PyTorch 1.9 replaced it with `torch.linalg.solve(A, B)`),
+# `torch.linspace(a, b)` (its `steps` defaulted to 100), `np.array(x, copy=False)` (NumPy 2 raises where a copy is
+# needed) and `PIL.Image.ANTIALIAS` (Pillow 10: `Image.Resampling.LANCZOS`).
 import random
 import numpy as np
 from PIL import Image
@@ -253,6 +254,10 @@ def _solve_2019(B, A):
     "PyTorch 1's `torch.solve(B, A)`: the solution `X` of `A X = B`, first of a pair (the LU factors are not made)."
     return torch.linalg.solve(A, B), None
 
+def _linspace_2019(start, end, steps=100, **kwargs):
+    "PyTorch 1's `torch.linspace`, whose `steps` defaulted to 100."
+    return torch.linspace(start, end, steps, **kwargs)
+
 def _array_2019(obj, *args, copy=True, **kwargs):
     "NumPy 1's `np.array`: `copy=False` copies only where it must."
     return np.array(obj, *args, copy=copy or None, **kwargs)
@@ -261,7 +266,8 @@ _NB10 = ('show_batch PilTransform PilRandomFlip PilRandomDihedral process_sz def
          'RandomResizedCrop find_coeffs warp uniform PilTiltRandomCrop np_to_float').split()
 nb_10 = course_module('nb_10', nb_09c, **{n: getattr(augmentation, n) for n in _NB10}, random=random,
                       randint=random.randint, FloatTensor=torch.FloatTensor, LongTensor=torch.LongTensor,
-                      torch=_CourseEra(torch, solve=_solve_2019), np=_CourseEra(np, array=_array_2019),
+                      torch=_CourseEra(torch, solve=_solve_2019, linspace=_linspace_2019),
+                      np=_CourseEra(np, array=_array_2019),
                       PIL=_CourseEra(PIL, Image=_CourseEra(Image, ANTIALIAS=Image.Resampling.LANCZOS)))
 
 # Cell
@@ -280,10 +286,10 @@ nb_10c = course_module('nb_10c', nb_10b, get_master=_fp16.get_master, to_master_
                        grad_overflow=_fp16.grad_overflow, MixedPrecision=_fp16.MixedPrecision)
 
 # Cell
-# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments, written
-# in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_10c`, the latest course
-# module written so far (the course's base is nb_11a), plus the names of nb_11-nb_11a that 12_text uses. spaCy and
-# its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
+# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments,
+# written in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_10c`, the
+# latest course module written so far (the course's base is nb_11a), plus the names of nb_11-nb_11a that 12_text
+# uses. spaCy and its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
 import collections, html, random
 from concurrent.futures import ProcessPoolExecutor
 import numpy as np
@@ -294,8 +300,9 @@ URLs.S3_NLP = 'https://s3.amazonaws.com/fast-ai-nlp/'
 URLs.IMDB = URLs.S3_NLP + 'imdb'
 Datasets.substitutes[URLs.IMDB] = text.stdlib_text_folder
 _NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br spec_add_spaces rm_useless_spaces '
-         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps add_eos_bos '
-         'default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls lm_databunchify '
+         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps '
+         'add_eos_bos default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls '
+         'lm_databunchify '
          'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify random_splitter').split()
 nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
                       random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
