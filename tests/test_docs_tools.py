@@ -1,6 +1,7 @@
 "The docs tooling: nbdev's links repaired, search records and contents lists, and generated pages kept current."
-import importlib.util, json, re, sys
+import importlib.util, json, re, shutil, subprocess, sys
 from pathlib import Path
+import pytest
 import course_lib.all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,6 +199,12 @@ def test_a_name_two_lessons_define_links_to_the_one_at_or_before_the_page():
     assert fixed('add_progress_bar.html', a('learner.html')) == a('learner.html')
     assert fixed('all.html', a('learner.html')) == a('learner.html')                  # not a lesson: as nbdev wrote it
     assert fixed('anneal.html', a('callbacks.html', 'Runner')) == a('callbacks.html', 'Runner')
+    ids['add_progress_bar.html'] = {'unsqueeze', 'get_learner'}   # defined by a later lesson only
+    lessons[-1] = ('add_progress_bar.html', {'unsqueeze', 'get_learner'})
+    assert fixed('anneal.html', a('add_progress_bar.html', 'unsqueeze')) == '<code>unsqueeze</code>'   # torch's too
+    assert fixed('anneal.html', a('add_progress_bar.html', 'get_learner')) == a('add_progress_bar.html', 'get_learner')
+    later = a('add_progress_bar.html', 'unsqueeze')
+    assert fixed('add_progress_bar.html', later) == later
 
 
 RETINA = "%config InlineBackend.figure_formats = ['retina']"
@@ -210,3 +217,21 @@ def test_every_notebook_that_plots_draws_sharp_plots():
         code = [''.join(c['source']) for c in cells if c['cell_type'] == 'code']
         setup = [s for s in code if s.startswith('#hide')]
         assert not plots or any(RETINA in s for s in setup), f"{nb.name}: add {RETINA!r} to its #hide set-up cell"
+
+
+@pytest.mark.skipif(not shutil.which('htmlproofer'), reason="Debian's ruby-html-proofer is not installed")
+def test_cached_htmlproofer_reports_what_htmlproofer_reports(tmp_path):
+    "tools/htmlproofer_cached.rb parses each page once, and still finds each missing page and anchor, as htmlproofer does."
+    (tmp_path / 'a.html').write_text('<html><body><h1 id="top-a">A</h1><a href="/course_lib/b.html#there">ok</a>'
+        '<a href="/course_lib/b.html#There">case</a><a href="/course_lib/b.html#nope">bad</a>'
+        '<a href="/course_lib/c.html">missing</a><a href="#top-a">self</a><a href="#gone">gone</a></body></html>')
+    (tmp_path / 'b.html').write_text('<html><body><p id="there">B</p><a name="named"></a>'
+                                     '<a href="/course_lib/b.html#named">n</a></body></html>')
+    ours = subprocess.run(['ruby', str(ROOT / 'tools/htmlproofer_cached.rb'), str(tmp_path), '/course_lib/', '/_x/'],
+                          capture_output=True, text=True)
+    theirs = subprocess.run(['htmlproofer', str(tmp_path), '--disable-external', '--allow-hash-href',
+                             '--url-swap', '^/course_lib/:/'], capture_output=True, text=True)
+    found = lambda r: sorted(l.strip() for l in (r.stdout + r.stderr).splitlines() if l.strip().startswith('*'))
+    assert ours.returncode == theirs.returncode == 1
+    assert found(ours) == found(theirs)
+    assert {re.search(r'(c\.html|#\w+)', l)[1] for l in found(ours)} == {'c.html', '#There', '#nope', '#gone'}

@@ -18,6 +18,8 @@ nbdev turns every backticked name it knows into a link, and guesses wrong in a f
     other class outside course_lib is left unlinked;
   * a name that two lessons define (`Learner`: 04's, then 09b's) links to the later one from every page: it links
     to the entry of the latest lesson at or before this page (`lessons`: each page's lesson entries, in order);
+    a name only a later lesson defines that torch has too (10b's `unsqueeze`, in 01's prose about torch's) is left
+    as code; other names a later lesson defines (`get_data` in 00b) keep their forward link;
   * a method without a docstring of its own shows the one it inherits (`Ensemble.forward` showed
     `nn.Module.forward`'s reST): that text is dropped, the signature stays.
 It also drops the random `id="cell-id=..."` nbdev gives cells that lack an id, so rebuilding changes nothing.
@@ -69,6 +71,7 @@ def fix_page(name, text, ids, baseurl, modules, lessons=()):
         if page in defined and name in pages and pages.index(page) > pages.index(name):   # a later lesson's
             earlier = [p for p in defined if pages.index(p) <= pages.index(name)]
             if earlier: return _link(f'{baseurl}{earlier[-1]}#{frag}', text_)
+            if _torch_name(frag): return text_   # prose about torch's `unsqueeze`, not a later lesson's
         if frag in ids.get(page, set()): return m.group(0)
         if frag in ids.get('all.html', set()) and name != 'all.html': return _link(f'{baseurl}all.html#{frag}', text_)
         return text_
@@ -145,6 +148,13 @@ def lesson_entries(docs, nbs):
     "[(page, names with a doc entry on it)] of the lessons' pages, in notebook order (nbdev drops the numbers)."
     pages = [re.sub(r'^\d+[a-z]?_', '', f.stem) + '.html' for f in sorted(nbs.glob('[0-9]*.ipynb'))]
     return [(p, set(_re_doc_header.findall((docs/p).read_text(encoding='utf-8')))) for p in pages if (docs/p).exists()]
+
+
+def _torch_name(name):
+    "Whether torch or its tensors have an attribute `name` (False where torch is not installed)."
+    try: import torch
+    except ImportError: return False
+    return hasattr(torch, name) or hasattr(torch.Tensor, name)
 
 
 def _link(href, text, baseurl=None, name=None):

@@ -2,7 +2,7 @@
 """What only a browser sees: a short headless-Chromium check of the built site (links, anchors and images are
 checked by htmlproofer, see tools/check_site.sh).
 
-    python tools/site_smoke.py [--site _site] [--chromium /usr/bin/chromium]
+    python tools/site_smoke.py [--site _site] [--chromium /usr/bin/chromium] [--screenshots]
 
 Serves `_site/` with `jekyll serve --skip-initial-build --no-watch` (under the baseurl), then asserts:
   * every page loads with no console error, failed request or request leaving 127.0.0.1, and KaTeX rendered
@@ -24,7 +24,8 @@ Serves `_site/` with `jekyll serve --skip-initial-build --no-watch` (under the b
     "Contents" button (opening this page's contents) and a button back to the top;
   * at 1280x800: the contents list sits beside the text and follows the reader; the sidebar shows the current page;
   * an unknown URL gets the site's 404 page.
-Screenshots of every page at 375, 1280x800 and 1920 px go to `_site/_screenshots/` (full page at 1280).
+Screenshots of the search, an anchor jump, the phone contents and the 404 page go to `_site/_screenshots/`; with
+`--screenshots`, of every page at 375, 1280x800 and 1920 px too (full page at 1280: slow, so `make test` skips them).
 Never downloads a browser. Exits 1 with the list of failures.
 """
 import argparse, re, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
@@ -87,6 +88,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--site', default=str(REPO / '_site'))
     ap.add_argument('--chromium', default='/usr/bin/chromium')
+    ap.add_argument('--screenshots', action='store_true', help='also a screenshot of every page at each width')
     a = ap.parse_args(argv)
     site = Path(a.site).resolve()
     baseurl = '/' + re.search(r'^baseurl:\s*(\S+)', (REPO / 'docs/_config.yml').read_text(), re.M).group(1).strip('/') + '/'
@@ -128,7 +130,7 @@ def main(argv=None):
                     resp = page.goto(url, wait_until='load')
                     if not check(resp and resp.status == 200, f'HTTP {resp and resp.status}'): continue
                     page.evaluate('document.fonts.ready.then(() => true)')
-                    page.screenshot(path=str(shots / f'{name}-{w}.png'), full_page=(w == 1280))
+                    if a.screenshots: page.screenshot(path=str(shots / f'{name}-{w}.png'), full_page=(w == 1280))
                     if w == 375:   # item 1: nothing wider than a phone; wide tables scroll in their box, with a cue
                         sw = page.evaluate('document.documentElement.scrollWidth')
                         check(sw <= w + 1, f'page is {sw} px wide on a {w} px screen')
