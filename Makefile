@@ -65,7 +65,7 @@ test-nbs:
 
 test-py:
 	@echo "== package tests (pytest tests/)"
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -n 2 -p no:cacheprovider
 
 check-site:
 	@echo "== docs site (jekyll build, htmlproofer, headless Chromium smoke test)"
