@@ -170,7 +170,7 @@ class ItemList(L):
 
     def _new(self, items, *args, **kwargs): return self.new(items)   # what L's methods (map, filter...) build
     def get(self, i): return i
-    def _tfmd(self, i): return compose(self.get(i), self.tfms)
+    def _tfmd(self, i): return compose(self.get(i), self.tfms) if self.tfms else self.get(i)
 
     def __getitem__(self, idx):
         res = super().__getitem__(idx)
@@ -211,13 +211,13 @@ class ResizeFixed(Transform):
 # Cell
 def to_byte_tensor(item):
     "A PIL image as a `uint8` tensor, channels first: `(c, h, w)`, with `c` 1 for a grey image."
-    x = torch.from_numpy(np.array(item, dtype=np.uint8))
-    return x[None] if x.ndim == 2 else x.permute(2, 0, 1)
+    a = np.array(item, dtype=np.uint8)
+    return torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
 to_byte_tensor._order = 20
 
 def to_float_tensor(item):
-    "A `uint8` tensor as floats in [0, 1]."
-    return item.float().div_(255.)
+    "A `uint8` tensor (an image or a batch) as floats in [0, 1]; a float tensor as it is."
+    return item.float().div_(255.) if item.dtype == torch.uint8 else item
 to_float_tensor._order = 30
 
 # Cell
@@ -334,16 +334,17 @@ def show_image(im, ax=None, figsize=(3, 3)):
 
 # Cell
 def channel_stats(dl, n_batches=None):
-    "Mean and standard deviation of each channel over every pixel of the first `n_batches` batches of `dl` (all)."
+    "Mean and standard deviation of each channel (bytes as floats) over the first `n_batches` batches of `dl` (all)."
     s = ss = n = 0
     for xb, _ in itertools.islice(dl, n_batches):
-        xb = xb.double()
+        xb = to_float_tensor(xb).double()
         s, ss, n = s + xb.sum((0, 2, 3)), ss + xb.square().sum((0, 2, 3)), n + xb.numel() // xb.shape[1]
     mean = s / n
     return mean.float(), ((ss - n * mean ** 2) / (n - 1)).sqrt().float()
 
 def normalize_chan(x, mean, std):
-    "Batch `x` `(bs, c, h, w)` normalised per channel: `(x - mean[c]) / std[c]`."
+    "Batch `x` `(bs, c, h, w)` (bytes become floats first) normalised per channel: `(x - mean[c]) / std[c]`."
+    x = to_float_tensor(x)
     return (x - mean[..., None, None].to(x)) / std[..., None, None].to(x)
 
 # Cell

@@ -291,6 +291,24 @@ def test_channel_stats_equal_torch():
     torch.testing.assert_close(xn.mean((0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
     torch.testing.assert_close(xn.transpose(0, 1).reshape(3, -1).std(1), torch.ones(3))
 
+def test_bytes_per_image_and_floats_per_batch_give_the_2019_batches(data):
+    "The lesson's order (bytes per image, floats per batch) makes exactly the course's float-per-image batches."
+    ll, _ = data
+    x = ll.valid.x.new(ll.valid.x.items[:100]); x.tfms = [to_byte_tensor]
+    xb, yb = next(iter(torch.utils.data.DataLoader(LabeledData(x, ll.valid.y.new(ll.valid.y.items[:100])), 64)))
+    want, _ = next(iter(torch.utils.data.DataLoader(ll.valid, 64)))
+    assert xb.dtype == torch.uint8 and torch.equal(to_float_tensor(xb), want)
+
+def test_to_float_tensor_leaves_floats_and_stats_take_bytes():
+    g = torch.Generator().manual_seed(0)
+    xb = torch.randint(0, 256, (20, 3, 4, 5), dtype=torch.uint8, generator=g)
+    xf = to_float_tensor(xb)
+    assert torch.equal(xf, xb.float() / 255) and to_float_tensor(xf) is xf
+    dl = lambda x: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(20)), batch_size=8)
+    (mb, sb), (mf, sf) = channel_stats(dl(xb)), channel_stats(dl(xf))
+    assert torch.equal(mb, mf) and torch.equal(sb, sf)
+    assert torch.equal(normalize_chan(xb, mf, sf), normalize_chan(xf, mf, sf))
+
 def test_normalize_chan_follows_the_batch_dtype():
     x = torch.rand(2, 3, 4, 4).half()
     assert normalize_chan(x, torch.zeros(3), torch.ones(3)).dtype == torch.float16
