@@ -6,10 +6,10 @@ __all__ = ['cached_folder', 'digits_folder', 'fashion_folder', 'DIGITS', 'FASHIO
            'to_byte_tensor', 'to_float_tensor', 'grandparent_splitter', 'split_by_func', 'SplitData', 'uniqueify',
            'Processor', 'CategoryProcessor', 'parent_labeler', 'LabeledData', 'label_by_func', 'databunchify',
            'show_image', 'channel_stats', 'normalize_chan', 'prev_pow_2', 'get_cnn_layers', 'get_cnn_model',
-           'get_learn_run', 'model_summary']
+           'get_learn_run', 'model_summary', 'tuxpaint_folder', 'TUXPAINT_DIR']
 
 # Cell
-import itertools, math, mimetypes, os, shutil, tempfile
+import itertools, math, mimetypes, os, shutil, tempfile, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -387,3 +387,29 @@ def model_summary(run, learn, data, find_all=False):
     f = lambda hook, mod, inp, out: print(f"{_one_line(mod):<74} {tuple(out.shape)}")
     with Hooks(mods, f), torch.no_grad(): model.eval()(xb.to(next(model.parameters()).device))
     model.train(mode)
+
+# Cell
+TUXPAINT_DIR = Path('/usr/share/tuxpaint/stamps')
+
+def _on_white(img):
+    "PIL image `img` laid on a white background (its transparency used up), as RGB."
+    img = img.convert('RGBA')
+    return Image.alpha_composite(Image.new('RGBA', img.size, 'white'), img).convert('RGB')
+
+def _save_stamps(folder, src, min_size):
+    "The PNG stamps of `src` with both sides >= `min_size` to `folder/{train,valid}/<category>/`, one in 5 to valid."
+    for cat in sorted(p.name for p in src.iterdir() if p.is_dir()):
+        fns = [f for f in get_files(src/cat, '.png', recurse=True) if not f.stem.endswith('_mirror')]
+        for i, f in enumerate(f for f in fns if min(Image.open(f).size) >= min_size):
+            dest = folder/('valid' if i % 5 == 2 else 'train')/cat
+            dest.mkdir(parents=True, exist_ok=True)
+            _on_white(Image.open(f)).save(dest/'-'.join(f.relative_to(src/cat).parts), compress_level=1)
+
+def tuxpaint_folder(min_size=100, src=None):
+    "The PNG stamps of Debian's `tuxpaint-stamps-default` (or of `src`) on white, as `train/<category>/`, `valid/`."
+    tag = '' if src is None else f'_{zlib.crc32(str(Path(src).resolve()).encode()):08x}'   # another source's own folder
+    src = Path(src or TUXPAINT_DIR)
+    if not src.is_dir():
+        raise FileNotFoundError(f"tuxpaint_folder: no folder {src}; "
+                                "apt-get install tuxpaint-stamps-default, or pass src=")
+    return cached_folder(data_dir()/f'tuxpaint_png_{min_size}{tag}', lambda tmp: _save_stamps(tmp, src, min_size))
