@@ -2,18 +2,27 @@
 """Images per second from files to batches: lesson 08's pipeline (`ImageList` -> transforms -> `LabeledData` ->
 PyTorch `DataLoader`) against the floor, the same files decoded with PIL into the same tensors in a plain loop.
 
-Two workloads: the offline digits as PNG files (28x28 grey: decoding is cheap, so the pipeline's own overhead shows)
+Two workloads: the offline digits as PNG files (28x28 grey: decoding is cheap, so the pipeline's own costs show)
 and the colour stand-in folder (JPEGs with a shorter side of 160 pixels, made RGB and resized to 128x128: decoding
-dominates). Each epoch reads every file once and stacks batches of 64 (float32, channels first) with their labels.
-Contenders run in interleaved rounds (the order rotates every round), one torch thread, timed by process CPU time;
-time under another name, and that A/A row's ratio shows the noise floor (ideally 1.00). Then the pipeline with 1 and
-with 2 worker processes (`num_workers`, persistent, so start-up is excluded), against each other. Times are
-wall-clock: worker processes do the work outside this process, so its CPU time would not count it.
+dominates). Each epoch reads every file once and ends with float32 batches of 64 (channels first, in [0, 1]) and their
+labels; the bench checks that every contender makes the same last batch before timing. The contenders:
 
-    python bench/data_block.py            # full run (a minute or two)
+* the floor: PIL in a plain loop, bytes stacked and turned into floats once per batch;
+* the lesson: `to_byte_tensor` per image, `to_float_tensor` once per batch (the lesson's default);
+* the 2019 way: `to_byte_tensor` and `to_float_tensor` per image, as the course listed them;
+* the lesson again under another name (A/A): its ratio to the lesson is the noise floor (ideally 1.00).
+
+They run in interleaved rounds (the order rotates every round), one torch thread, timed by this process's CPU time.
+
+Then worker processes (`num_workers` 1 and 2, persistent, so their start-up is paid once, before timing), on the
+colour workload, several epochs per timing, with an A/A row (1 worker again). Workers do the work outside this process,
+so these rows are timed by the wall clock, and also by the CPU time of this process plus its workers (read from
+/proc: `getrusage(RUSAGE_CHILDREN)` counts only children that have ended, and persistent workers have not).
+
+    python bench/data_block.py            # full run (about two minutes)
     python bench/data_block.py --quick    # smoke run (a few seconds)
 """
-import argparse, statistics, time
+import argparse, multiprocessing, os, statistics, time
 import numpy as np
 import torch
 from PIL import Image
@@ -22,6 +31,7 @@ from course_lib.data_block import (CategoryProcessor, ImageList, LabeledData, Re
                                    parent_labeler, to_byte_tensor, to_float_tensor)
 
 BS = 64
+TICK = os.sysconf('SC_CLK_TCK')
 
 def labelled(path, tfms, valid_name, n):
     "The first `n` training items of the folder at `path`, labelled by folder, as `LabeledData`."
@@ -38,54 +48,96 @@ def floor_epoch(fns, labels, prep):
         yb = torch.tensor(labels[i:i + BS])
     return xb, yb
 
-def loader_epoch(dl, float_batch=False):
-    for xb, yb in dl:
-        if float_batch: xb = xb.float().div_(255)
+def loader_epoch(dl, epochs=1):
+    "`epochs` passes over `dl`, each batch's inputs made floats (a no-op on floats already): the last batch."
+    for _ in range(epochs):
+        for xb, yb in dl: xb = to_float_tensor(xb)
     return xb, yb
 
-def seconds(f, clock):
-    t0 = clock(); f(); return clock() - t0
+def workers_cpu():
+    "CPU seconds used so far by this process's live child processes (the loader's workers)."
+    total = 0
+    for p in multiprocessing.active_children():
+        try:
+            with open(f'/proc/{p.pid}/stat') as f: total += sum(map(int, f.read().rsplit(')', 1)[1].split()[11:13]))
+        except OSError: pass
+    return total / TICK
+
+CLOCKS = {'cpu': time.process_time, 'wall': time.perf_counter,
+          'cpu+workers': lambda: time.process_time() + workers_cpu()}
+
+def interleaved(group, rounds, clocks):
+    "Time each callable of `group` `rounds` times, the order rotating every round: {clock: {name: [seconds]}}."
+    names, times = list(group), {c: {k: [] for k in group} for c in clocks}
+    for r in range(rounds):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            t0 = {c: CLOCKS[c]() for c in clocks}
+            group[k]()
+            for c in clocks: times[c][k].append(CLOCKS[c]() - t0[c])
+    return times
+
+def ratio(times, ref):
+    "Speed ratio to `ref`: the median and IQR of the per-round ratios of `ref`'s time to `times`."
+    ratios = [r / t for t, r in zip(times, ref)]
+    q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return f"{statistics.median(ratios):.2f} ({q[0]:.2f}–{q[2]:.2f})"
 
 def summary(times, ref, n):
-    ratios = [r / t for t, r in zip(times, ref)]          # speed ratio: images/s over the reference's images/s
-    q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
-    return f"{n / statistics.median(times):,.0f} | {statistics.median(ratios):.2f} ({q[0]:.2f}–{q[2]:.2f})"
+    "Images/s (median) | speed ratio to `ref`."
+    return f"{n / statistics.median(times):,.0f} | {ratio(times, ref)}"
 
-def run(name, ds, bytes_ds, prep, rounds):
-    "Print the single-process table (CPU time) and the worker table (wall-clock) for one workload."
-    fns, labels = ds.x.items, ds.y.items
-    dl = lambda d, k=0: torch.utils.data.DataLoader(d, BS, num_workers=k, persistent_workers=k > 0)
-    dl0, dlb, dl1, dl2 = dl(ds), dl(bytes_ds), dl(ds, 1), dl(ds, 2)
-    one = {'floor: PIL in a plain loop': lambda: floor_epoch(fns, labels, prep),
-           'ImageList -> DataLoader, float per item (the lesson)': lambda: loader_epoch(dl0),
-           'ImageList -> DataLoader, float per batch': lambda: loader_epoch(dlb, float_batch=True),
-           'ImageList -> DataLoader, float per item (A/A)': lambda: loader_epoch(dl0)}
-    workers = {'1 worker': lambda: loader_epoch(dl1), '2 workers': lambda: loader_epoch(dl2),
-               '1 worker (A/A)': lambda: loader_epoch(dl1)}
-    batches = [f() for f in one.values()] + [f() for f in workers.values()]    # warm-up: file cache, workers
+def table(title, times, n, ref=None):
+    names = list(times)
+    ref = ref or names[0]
+    print(f"\n{title}\n| contender | images/s (median) | speed ratio to {ref} (median, IQR) |\n|:--|--:|--:|")
+    for k in names: print(f"| {k} | {summary(times[k], times[ref], n)} |")
+
+def same_batches(batches):
     assert all(torch.equal(x, batches[0][0]) and torch.equal(y, batches[0][1]) for x, y in batches), \
         "every contender must make the same last batch"
-    for group, clock in ((one, time.process_time), (workers, time.perf_counter)):
-        names, times = list(group), {k: [] for k in group}
-        for r in range(rounds):
-            for k in names[r % len(names):] + names[:r % len(names)]: times[k].append(seconds(group[k], clock))
-        ref, what = names[0], 'process CPU time' if clock is time.process_time else 'wall-clock time'
-        print(f"\n{name}: {len(fns):,} files, batches of {BS}, {rounds} interleaved rounds, 1 thread, {what}")
-        print(f"| contender | images/s (median) | speed ratio to {ref} (median, IQR) |\n|:--|--:|--:|")
-        for k in names: print(f"| {k} | {summary(times[k], times[ref], len(fns))} |")
+
+def one_process(name, path, tfms, valid_name, n, prep, rounds):
+    "The floor, the lesson, the 2019 way and an A/A row, in this process: CPU time."
+    lesson, course = labelled(path, tfms, valid_name, n), labelled(path, tfms + [to_float_tensor], valid_name, n)
+    fns, labels = lesson.x.items, lesson.y.items
+    dl, dl_2019 = torch.utils.data.DataLoader(lesson, BS), torch.utils.data.DataLoader(course, BS)
+    group = {'floor: PIL in a plain loop': lambda: floor_epoch(fns, labels, prep),
+             'the lesson: bytes per image, float per batch': lambda: loader_epoch(dl),
+             'the 2019 way: float per image': lambda: loader_epoch(dl_2019),
+             'the lesson (A/A)': lambda: loader_epoch(dl)}
+    same_batches([f() for f in group.values()])                       # also the warm-up: the file cache
+    times = interleaved(group, rounds, ['cpu'])['cpu']
+    table(f"{name}: {len(fns):,} files, batches of {BS}, {rounds} interleaved rounds, 1 thread, process CPU time",
+          times, len(fns))
+    names = list(times)
+    print(f"\nthe 2019 way's speed ratio to the lesson's (median, IQR): {ratio(times[names[2]], times[names[1]])}")
+
+def with_workers(name, path, tfms, valid_name, n, rounds, epochs):
+    "1 and 2 persistent workers and an A/A row, `epochs` epochs a timing: wall clock and CPU time with the workers'."
+    ds = labelled(path, tfms, valid_name, n)
+    dl = lambda k: torch.utils.data.DataLoader(ds, BS, num_workers=k, persistent_workers=True)
+    dl1, dl2 = dl(1), dl(2)
+    group = {'1 worker': lambda: loader_epoch(dl1, epochs), '2 workers': lambda: loader_epoch(dl2, epochs),
+             '1 worker (A/A)': lambda: loader_epoch(dl1, epochs)}
+    same_batches([f() for f in group.values()])                       # also starts the workers
+    times = interleaved(group, rounds, ['wall', 'cpu+workers'])
+    what = f"{len(ds):,} files x {epochs} epochs, batches of {BS}, {rounds} interleaved rounds, persistent workers"
+    table(f"{name}, worker processes: {what}, wall clock", times['wall'], len(ds) * epochs)
+    table(f"{name}, the same timings by CPU time (this process and its workers; a higher speed ratio means less "
+          "CPU a picture)", times['cpu+workers'], len(ds) * epochs)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--quick', action='store_true'); ap.add_argument('--rounds', type=int)
+    ap.add_argument('--epochs', type=int, help='epochs per timing of the worker rows (default 3)')
     a = ap.parse_args()
     torch.set_num_threads(1)
-    n_digits, rounds = (128, a.rounds or 2) if a.quick else (4000, a.rounds or 15)
-    path, tfms = digits_folder(), [to_byte_tensor, to_float_tensor]
-    run('digits, PNG 28x28 grey', labelled(path, tfms, 'valid', n_digits), labelled(path, tfms[:1], 'valid', n_digits),
-        lambda im: im, rounds)
-    size, path = ResizeFixed(128), imagenette_folder()
-    tfms, n = [make_rgb, size, to_byte_tensor, to_float_tensor], 32 if a.quick else None
-    run('colour stand-in, JPEG with shorter side 160 -> RGB 128x128', labelled(path, tfms, 'val', n),
-        labelled(path, tfms[:3], 'val', n), lambda im: size(im.convert('RGB')), rounds)
+    (n_digits, n_colour), rounds = ((128, 32), a.rounds or 2) if a.quick else ((4000, None), a.rounds or 15)
+    one_process('digits, PNG 28x28 grey', digits_folder(), [to_byte_tensor], 'valid', n_digits, lambda im: im, rounds)
+    size, nette = ResizeFixed(128), imagenette_folder()
+    colour = ([make_rgb, size, to_byte_tensor], 'val', n_colour)
+    one_process('colour stand-in, JPEG with shorter side 160 -> RGB 128x128', nette, *colour,
+                lambda im: size(im.convert('RGB')), rounds)
+    with_workers('colour stand-in', nette, *colour, rounds, a.epochs or (1 if a.quick else 3))
 
 if __name__ == '__main__': main()

@@ -6,10 +6,10 @@ __all__ = ['cached_folder', 'digits_folder', 'fashion_folder', 'DIGITS', 'FASHIO
            'to_byte_tensor', 'to_float_tensor', 'grandparent_splitter', 'split_by_func', 'SplitData', 'uniqueify',
            'Processor', 'CategoryProcessor', 'parent_labeler', 'LabeledData', 'label_by_func', 'databunchify',
            'show_image', 'channel_stats', 'normalize_chan', 'prev_pow_2', 'get_cnn_layers', 'get_cnn_model',
-           'get_learn_run', 'model_summary']
+           'get_learn_run', 'model_summary', 'tuxpaint_folder', 'TUXPAINT_DIR']
 
 # Cell
-import itertools, math, mimetypes, os, shutil, tempfile
+import itertools, math, mimetypes, os, shutil, tempfile, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -170,7 +170,7 @@ class ItemList(L):
 
     def _new(self, items, *args, **kwargs): return self.new(items)   # what L's methods (map, filter...) build
     def get(self, i): return i
-    def _tfmd(self, i): return compose(self.get(i), self.tfms)
+    def _tfmd(self, i): return compose(self.get(i), self.tfms) if self.tfms else self.get(i)
 
     def __getitem__(self, idx):
         res = super().__getitem__(idx)
@@ -211,13 +211,13 @@ class ResizeFixed(Transform):
 # Cell
 def to_byte_tensor(item):
     "A PIL image as a `uint8` tensor, channels first: `(c, h, w)`, with `c` 1 for a grey image."
-    x = torch.from_numpy(np.array(item, dtype=np.uint8))
-    return x[None] if x.ndim == 2 else x.permute(2, 0, 1)
+    a = np.array(item, dtype=np.uint8)
+    return torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
 to_byte_tensor._order = 20
 
 def to_float_tensor(item):
-    "A `uint8` tensor as floats in [0, 1]."
-    return item.float().div_(255.)
+    "A `uint8` tensor (an image or a batch) as floats in [0, 1]; a float tensor as it is."
+    return item.float().div_(255.) if item.dtype == torch.uint8 else item
 to_float_tensor._order = 30
 
 # Cell
@@ -334,16 +334,17 @@ def show_image(im, ax=None, figsize=(3, 3)):
 
 # Cell
 def channel_stats(dl, n_batches=None):
-    "Mean and standard deviation of each channel over every pixel of the first `n_batches` batches of `dl` (all)."
+    "Mean and standard deviation of each channel (bytes as floats) over the first `n_batches` batches of `dl` (all)."
     s = ss = n = 0
     for xb, _ in itertools.islice(dl, n_batches):
-        xb = xb.double()
+        xb = to_float_tensor(xb).double()
         s, ss, n = s + xb.sum((0, 2, 3)), ss + xb.square().sum((0, 2, 3)), n + xb.numel() // xb.shape[1]
     mean = s / n
     return mean.float(), ((ss - n * mean ** 2) / (n - 1)).sqrt().float()
 
 def normalize_chan(x, mean, std):
-    "Batch `x` `(bs, c, h, w)` normalised per channel: `(x - mean[c]) / std[c]`."
+    "Batch `x` `(bs, c, h, w)` (bytes become floats first) normalised per channel: `(x - mean[c]) / std[c]`."
+    x = to_float_tensor(x)
     return (x - mean[..., None, None].to(x)) / std[..., None, None].to(x)
 
 # Cell
@@ -386,3 +387,29 @@ def model_summary(run, learn, data, find_all=False):
     f = lambda hook, mod, inp, out: print(f"{_one_line(mod):<74} {tuple(out.shape)}")
     with Hooks(mods, f), torch.no_grad(): model.eval()(xb.to(next(model.parameters()).device))
     model.train(mode)
+
+# Cell
+TUXPAINT_DIR = Path('/usr/share/tuxpaint/stamps')
+
+def _on_white(img):
+    "PIL image `img` laid on a white background (its transparency used up), as RGB."
+    img = img.convert('RGBA')
+    return Image.alpha_composite(Image.new('RGBA', img.size, 'white'), img).convert('RGB')
+
+def _save_stamps(folder, src, min_size):
+    "The PNG stamps of `src` with both sides >= `min_size` to `folder/{train,valid}/<category>/`, one in 5 to valid."
+    for cat in sorted(p.name for p in src.iterdir() if p.is_dir()):
+        fns = [f for f in get_files(src/cat, '.png', recurse=True) if not f.stem.endswith('_mirror')]
+        for i, f in enumerate(f for f in fns if min(Image.open(f).size) >= min_size):
+            dest = folder/('valid' if i % 5 == 2 else 'train')/cat
+            dest.mkdir(parents=True, exist_ok=True)
+            _on_white(Image.open(f)).save(dest/'-'.join(f.relative_to(src/cat).parts), compress_level=1)
+
+def tuxpaint_folder(min_size=100, src=None):
+    "The PNG stamps of Debian's `tuxpaint-stamps-default` (or of `src`) on white, as `train/<category>/`, `valid/`."
+    tag = '' if src is None else f'_{zlib.crc32(str(Path(src).resolve()).encode()):08x}'   # another source's own folder
+    src = Path(src or TUXPAINT_DIR)
+    if not src.is_dir():
+        raise FileNotFoundError(f"tuxpaint_folder: no folder {src}; "
+                                "apt-get install tuxpaint-stamps-default, or pass src=")
+    return cached_folder(data_dir()/f'tuxpaint_png_{min_size}{tag}', lambda tmp: _save_stamps(tmp, src, min_size))

@@ -9,7 +9,8 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 from course_lib.augmentation import *
-from course_lib.data_block import compose, to_byte_tensor, to_float_tensor
+from course_lib.data_block import (compose, to_byte_tensor, to_float_tensor, ImageList, TUXPAINT_DIR,
+                                   tuxpaint_folder)
 from strategies import seeds
 
 def photo(w=40, h=30, seed=0, mode='RGB'):
@@ -273,3 +274,17 @@ def test_exp_nb_10_answers_the_calls_libraries_removed_and_leaves_the_libraries_
     with pytest.raises(ValueError): np.array(photo(), dtype=np.float32, copy=False)
     assert nb_10.PIL.Image.ANTIALIAS == Image.Resampling.LANCZOS and nb_10.PIL.Image.open is Image.open
     assert not hasattr(real_pil.Image, 'ANTIALIAS')
+
+
+# ---------------------------------------------------------------- pictures of many sizes (optional Debian package)
+
+@pytest.mark.skipif(not TUXPAINT_DIR.is_dir(), reason="Debian's tuxpaint-stamps-default is not installed")
+def test_random_resized_crops_batch_the_tuxpaint_stamps():
+    "Stamps of many sizes, through an ImageList with a random resized crop, stack into one batch of the crop's size."
+    stamps = ImageList.from_files(tuxpaint_folder()/'valid')
+    stamps = stamps.new(stamps.items[:16])
+    assert len({Image.open(f).size for f in stamps.items}) > 8
+    stamps.tfms = [RandomResizedCrop(48, scale=(0.35, 1)), PilRandomFlip(), np_to_float]
+    random.seed(0)
+    xb = next(iter(torch.utils.data.DataLoader(stamps, 16)))
+    assert xb.shape == (16, 3, 48, 48) and xb.dtype == torch.float32 and 0 <= xb.min() and xb.max() <= 1

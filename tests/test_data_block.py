@@ -21,7 +21,7 @@ from course_lib.data_block import (
     CategoryProcessor, ImageList, ItemList, LabeledData, MakeRGB, Processor, ResizeFixed, SplitData, cached_folder,
     channel_stats, compose, digits_folder, fashion_folder, get_cnn_layers, get_cnn_model, get_files, get_learn_run,
     grandparent_splitter, imagenette_folder, label_by_func, make_rgb, model_summary, normalize_chan, parent_labeler,
-    setify, split_by_func, to_byte_tensor, to_float_tensor)
+    setify, split_by_func, to_byte_tensor, to_float_tensor, TUXPAINT_DIR, tuxpaint_folder)
 from course_lib.callbacks import DataBunch
 from course_lib.batchnorm import conv_layer
 from course_lib.data import load_mnist_sample
@@ -259,6 +259,54 @@ def test_fashion_folder_from_idx_files(home, tmp_path):
     assert torch.equal(torch.stack([torch.from_numpy(np.array(Image.open(f))) for f in fns]), x['t10k'])
     assert [db.FASHION_CLASSES.index(f.parent.name) for f in fns] == y['t10k'].tolist()
 
+# ---------------------------------------------------------------- tuxpaint stamps (optional Debian package)
+
+def _stamp(path, size, mode='RGBA'):
+    "A stamp: a red square on a transparent background whose hidden colour is blue."
+    a = np.zeros((size[1], size[0], 4), np.uint8)
+    a[..., 2] = 255                                   # blue under the transparent pixels
+    a[:2, :2] = (255, 0, 0, 255)                      # an opaque red corner
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(a, 'RGBA').convert(mode).save(path)
+
+def test_tuxpaint_folder_layout_split_and_white_background(home, tmp_path, monkeypatch):
+    src = tmp_path/'stamps'
+    for i in range(7): _stamp(src/'animals'/('cats' if i % 2 else 'dogs')/f'a{i}.png', (120 + i, 100))
+    _stamp(src/'animals'/'dogs'/'a0_mirror.png', (120, 100))           # a mirror image: left out
+    _stamp(src/'food'/'f0.png', (100, 300), 'LA'); _stamp(src/'food'/'f1.png', (150, 150), 'P')
+    _stamp(src/'food'/'tiny.png', (30, 400))                            # under min_size: left out
+    (src/'food'/'f2.svg').write_text('<svg/>'); (src/'empty').mkdir()
+    path = tuxpaint_folder(src=src, min_size=100)
+    got = sorted(str(f.relative_to(path)) for f in get_files(path, recurse=True))
+    animals = sorted(get_files(src/'animals', '.png', recurse=True))
+    animals = [f for f in animals if 'mirror' not in f.name]
+    want = sorted([f"{'valid' if i % 5 == 2 else 'train'}/animals/{'-'.join(f.relative_to(src/'animals').parts)}"
+                   for i, f in enumerate(animals)] + ['train/food/f0.png', 'train/food/f1.png'])
+    assert got == want
+    for f in get_files(path, recurse=True):                            # opaque pixels kept, transparent ones white
+        a, orig = np.asarray(Image.open(f)), Image.open(src/f.parent.name/f.name.replace('-', '/'))
+        assert Image.open(f).mode == 'RGB' and (a[2:, 2:] == 255).all()
+        assert (a[:2, :2] == np.asarray(orig.convert('RGBA').convert('RGB'))[:2, :2]).all()
+    ll = label_by_func(SplitData.split_by_func(ImageList.from_files(path), grandparent_splitter), parent_labeler,
+                       proc_y=CategoryProcessor())
+    assert ll.train.proc_y.vocab == ['animals', 'food']
+    monkeypatch.setattr(db, '_save_stamps', lambda *a: pytest.fail('written twice'))
+    assert tuxpaint_folder(src=src, min_size=100) == path
+
+def test_tuxpaint_folder_says_what_to_install(tmp_path):
+    with pytest.raises(FileNotFoundError, match='tuxpaint-stamps-default'): tuxpaint_folder(src=tmp_path/'none')
+
+@pytest.mark.skipif(not TUXPAINT_DIR.is_dir(), reason="Debian's tuxpaint-stamps-default is not installed")
+def test_tuxpaint_folder_from_the_debian_package(home):
+    ll = label_by_func(SplitData.split_by_func(ImageList.from_files(tuxpaint_folder()), grandparent_splitter),
+                       parent_labeler, proc_y=CategoryProcessor())
+    vocab = ll.train.proc_y.vocab
+    assert len(vocab) == 16 and 'animals' in vocab and set(ll.valid.y_obj(slice(None))) == set(vocab)
+    assert 0.15 < len(ll.valid.x) / (len(ll.train.x) + len(ll.valid.x)) < 0.25
+    sizes = [Image.open(f).size for f in ll.valid.x.items]
+    assert min(map(min, sizes)) >= 100 and max(map(max, sizes)) > 500
+    assert {Image.open(f).mode for f in ll.valid.x.items} == {'RGB'}
+
 # ---------------------------------------------------------------- batches, statistics, model
 
 @pytest.fixture(scope='module')
@@ -290,6 +338,24 @@ def test_channel_stats_equal_torch():
     xn = normalize_chan(x, mean, std)
     torch.testing.assert_close(xn.mean((0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
     torch.testing.assert_close(xn.transpose(0, 1).reshape(3, -1).std(1), torch.ones(3))
+
+def test_bytes_per_image_and_floats_per_batch_give_the_2019_batches(data):
+    "The lesson's order (bytes per image, floats per batch) makes exactly the course's float-per-image batches."
+    ll, _ = data
+    x = ll.valid.x.new(ll.valid.x.items[:100]); x.tfms = [to_byte_tensor]
+    xb, yb = next(iter(torch.utils.data.DataLoader(LabeledData(x, ll.valid.y.new(ll.valid.y.items[:100])), 64)))
+    want, _ = next(iter(torch.utils.data.DataLoader(ll.valid, 64)))
+    assert xb.dtype == torch.uint8 and torch.equal(to_float_tensor(xb), want)
+
+def test_to_float_tensor_leaves_floats_and_stats_take_bytes():
+    g = torch.Generator().manual_seed(0)
+    xb = torch.randint(0, 256, (20, 3, 4, 5), dtype=torch.uint8, generator=g)
+    xf = to_float_tensor(xb)
+    assert torch.equal(xf, xb.float() / 255) and to_float_tensor(xf) is xf
+    dl = lambda x: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(20)), batch_size=8)
+    (mb, sb), (mf, sf) = channel_stats(dl(xb)), channel_stats(dl(xf))
+    assert torch.equal(mb, mf) and torch.equal(sb, sf)
+    assert torch.equal(normalize_chan(xb, mf, sf), normalize_chan(xf, mf, sf))
 
 def test_normalize_chan_follows_the_batch_dtype():
     x = torch.rand(2, 3, 4, 4).half()
