@@ -3,7 +3,7 @@
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
            'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10', 'nb_10b', 'nb_10c',
-           'nb_12']
+           'nb_12', 'nb_12a']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -307,3 +307,13 @@ _NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br 
 nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
                       random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
                       Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
+
+# Cell
+# The course's 12a: `exp/nb_12a.py` starts from `nb_12`, as here. Its `WeightDropout` silenced warnings with the
+# `warnings` module, which the course's module therefore exports; course_lib's needs none. The lesson's own LSTM
+# (`LSTMCell`, `LSTMLayer`) was not exported by the course either.
+import warnings
+from course_lib import awd_lstm
+_NB12A = ('dropout_mask RNNDropout WEIGHT_HH WeightDropout EmbeddingDropout to_detach AWD_LSTM LinearDecoder '
+          'SequentialRNN get_language_model GradientClipping RNNTrainer cross_entropy_flat accuracy_flat').split()
+nb_12a = course_module('nb_12a', nb_12, **{n: getattr(awd_lstm, n) for n in _NB12A}, warnings=warnings)
