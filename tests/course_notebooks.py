@@ -24,7 +24,7 @@ import torch
 NOTEBOOKS = ['01_matmul', '02_fully_connected', '02a_why_sqrt5', '02b_initializing', '03_minibatch_training',
              '04_callbacks', '05_anneal', '05a_foundations', '05b_early_stopping', '06_cuda_cnn_hooks_init',
              '07_batchnorm', '07a_lsuv', '08_data_block', '09_optimizers', '09b_learner', '09c_add_progress_bar',
-             '10b_mixup_label_smoothing', '12_text']
+             '10b_mixup_label_smoothing', '12_text', '12a_awd_lstm']   # 12a: a full epoch of the course's AWD-LSTM
 NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm', '07a_lsuv'}   # they call `.cuda()` (06, 07 `set_device` too)
 
 # Course modules whose lessons are not written yet: a notebook importing one gets the module named here instead. nb_12
