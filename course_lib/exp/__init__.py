@@ -3,7 +3,7 @@
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
            'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10', 'nb_10b', 'nb_10c',
-           'nb_12']
+           'nb_12', 'nb_11a']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -307,3 +307,12 @@ _NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br 
 nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
                       random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
                       Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
+
+# Cell
+# The course's 11a: `exp/nb_11a.py` starts from `nb_11`. Lesson 11 (XResNet, `cnn_learner`) is not in course_lib yet,
+# so `nb_11a` starts from `nb_10c` for now and lacks nb_11's names (`xresnet18`, `cnn_learner`, `create_phases`...).
+from types import SimpleNamespace
+from course_lib import transfer
+nb_11a = course_module('nb_11a', nb_10c, SimpleNamespace=SimpleNamespace, random_splitter=transfer.random_splitter,
+                       AdaptiveConcatPool2d=transfer.AdaptiveConcatPool2d, cb_types=transfer.cb_types,
+                       DebugCallback=transfer.DebugCallback, sched_1cycle=transfer.sched_1cycle)
