@@ -41,7 +41,9 @@ def test_index_lists_every_notebook():
 # Names a later lesson takes over from an earlier one, as the course did: `all` must give the later lesson's.
 TAKEN_OVER = {'Optimizer': ('minibatch', 'optimizers'), 'get_cnn_layers': ('cnn', 'data_block'),
               'get_cnn_model': ('cnn', 'data_block'), 'get_learn_run': ('cnn', 'data_block'),
-              'Learner': ('callbacks', 'learner'), 'AvgStatsCallback': ('callbacks', 'progress')}
+              'Learner': ('callbacks', 'learner'), 'AvgStatsCallback': ('callbacks', 'progress'),
+              'init_cnn': ('cnn', 'xresnet'), 'conv_layer': ('batchnorm', 'xresnet'),
+              'model_summary': ('data_block', 'xresnet')}
 
 def test_no_public_name_defined_twice():
     "One name, one definition: no two modules list the same public name, but for the names a later lesson takes over."
