@@ -16,6 +16,7 @@ from .checks import check_number
 from .download import atomic_write
 from .callbacks import Callback, EVENTS
 from .anneal import ParamScheduler, combine_scheds, cos_1cycle_anneal
+from .xresnet import Flatten, create_phases
 
 # Cell
 def random_splitter(fn, p_valid):
@@ -24,9 +25,10 @@ def random_splitter(fn, p_valid):
 
 # Cell
 def sched_1cycle(lrs, pct_start=0.3, mom_start=0.95, mom_mid=0.85, mom_end=0.95):
-    "One-cycle `ParamScheduler`s: a cosine up and down for each group's rate in `lrs`, momentum the other way."
-    phases = [pct_start, 1 - pct_start]
-    sched_lr = [combine_scheds(phases, cos_1cycle_anneal(lr / 10., lr, lr / 1e5)) for lr in listify(lrs)]
+    "One-cycle `ParamScheduler`s: each group's rate in `lrs` up and down, the momentum the other way."
+    phases = create_phases(pct_start)
+    sched_lr = [combine_scheds(phases, cos_1cycle_anneal(lr / 10., lr, lr / 1e5))
+                for lr in listify(lrs)]
     sched_mom = combine_scheds(phases, cos_1cycle_anneal(mom_start, mom_mid, mom_end))
     return [ParamScheduler('lr', sched_lr), ParamScheduler('mom', sched_mom)]
 
@@ -34,13 +36,15 @@ def sched_1cycle(lrs, pct_start=0.3, mom_start=0.95, mom_mid=0.85, mom_end=0.95)
 def save_weights(model, path, overwrite=False):
     "Write `model.state_dict()` to `path` atomically; an existing file is replaced only if `overwrite`."
     path = Path(path).expanduser()
-    if path.exists() and not overwrite: raise FileExistsError(f"path: {path} exists; pass overwrite=True to replace it")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"path: {path} exists; pass overwrite=True to replace it")
     with atomic_write(path) as f: torch.save(model.state_dict(), f)
     return path
 
 def load_weights(model, path):
     "Load the weights saved at `path` into `model` (tensors only, every key matching); returns `model`."
-    model.load_state_dict(torch.load(Path(path).expanduser(), map_location='cpu', weights_only=True))
+    file = Path(path).expanduser()
+    model.load_state_dict(torch.load(file, weights_only=True, map_location='cpu'))
     return model
 
 # Cell
@@ -60,12 +64,12 @@ def _pool_index(model):
     return i
 
 def adapt_model(learn, data, cut=None):
-    "Give `learn` the body of its model (up to `cut`) and a new head for `data`: concat pooling and a linear layer."
+    "Give `learn` its model's body (up to `cut`) and a new head for `data`: concat pooling, a linear layer."
     body = learn.model[:_pool_index(learn.model) if cut is None else cut]
     x, was_training = data.train_ds[0][0][None].to(next(body.parameters()).device), body.training
     with torch.no_grad(): ni = body.eval()(x).shape[1]
     body.train(was_training)
-    head = [AdaptiveConcatPool2d(), nn.Flatten(), nn.Linear(ni * 2, data.c)]
+    head = [AdaptiveConcatPool2d(), Flatten(), nn.Linear(ni * 2, data.c)]
     learn.model, learn.opt = nn.Sequential(body, *head).to(x.device), None
     return learn.model
 
@@ -79,7 +83,7 @@ def set_grad(m, b):
 
 # Cell
 def bn_splitter(m):
-    "Two parameter groups of `m` = `Sequential(body, head...)`: the body but its batch norm; batch norm and the head."
+    "Two parameter groups of `Sequential(body, head...)` `m`: the body but batch norm; batch norm, head."
     bn = {id(p) for l in m[0].modules() if isinstance(l, _BN_TYPES) for p in l.parameters()}
     body = [p for p in m[0].parameters() if id(p) not in bn]
     ids = {id(p) for p in body}

@@ -18,6 +18,7 @@ from course_lib.anneal import combine_scheds, cos_1cycle_anneal
 from course_lib.optimizers import adam_opt
 from course_lib.learner import Learner
 from course_lib.data_block import split_by_func
+from course_lib.xresnet import XResNet
 from strategies import float_tensors, shapes, body_head_models
 
 FEW = settings(max_examples=15, deadline=None)
@@ -78,7 +79,8 @@ def test_batchnorm_only_training_changes_only_batchnorm_and_the_head():
     before = {k: p.clone() for k, p in learn.model.named_parameters()}
     learn.fit(2, sched_1cycle(1e-2))
     changed = {k for k, p in learn.model.named_parameters() if not torch.equal(p, before[k])}
-    bn = {f'{n}.{k}' for n, l in learn.model.named_modules() if isinstance(l, nn.BatchNorm2d) for k in ('weight', 'bias')}
+    bn = {f'{n}.{k}' for n, l in learn.model.named_modules() if isinstance(l, nn.BatchNorm2d)
+          for k in ('weight', 'bias')}
     assert changed == bn | {'3.weight', '3.bias'}
     learn.model.apply(partial(set_grad, b=True))
     assert all(p.requires_grad for p in learn.model.parameters())
@@ -103,6 +105,17 @@ def test_adapt_model_keeps_the_body_and_its_running_stats_and_makes_a_new_optimi
     learn.fit(1)
     assert not torch.equal(m[-1].weight, head)                              # the new head is in the new optimizer
 
+def test_adapt_model_cuts_an_xresnet_at_its_pooling():
+    data = _data()
+    torch.manual_seed(0)
+    learn = Learner(XResNet.create(1, [1, 1], c_in=1, c_out=4, widths=(4, 8)), data, F.cross_entropy)
+    old = _state(learn.model)
+    m = adapt_model(learn, data)
+    assert [type(l).__name__ for l in m[1:]] == ['AdaptiveConcatPool2d', 'Flatten', 'Linear']
+    assert m[-1].in_features == 16
+    assert all(torch.equal(v, old[k]) for k, v in m[0].state_dict().items())
+    assert m(data.train_ds[:3][0]).shape == (3, data.c)
+
 def test_adapt_model_cuts_where_told():
     data = _data()
     learn = Learner(nn.Sequential(nn.Conv2d(1, 5, 3), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten(),
@@ -114,7 +127,8 @@ def test_sched_1cycle_gives_each_group_its_own_rates():
     lrs, pct = [1e-3, 3e-2], 0.4
     seen = []
     def record(run):
-        if run.in_train: seen.append((run.n_epochs / run.epochs, [(pg['lr'], pg['mom']) for pg in run.opt.param_groups]))
+        groups = [(pg['lr'], pg['mom']) for pg in run.opt.param_groups]
+        if run.in_train: seen.append((run.n_epochs / run.epochs, groups))
     learn = _adapted(splitter=bn_splitter)
     learn.fit(3, sched_1cycle(lrs, pct) + [DebugCallback(cb_types.begin_batch, record)])
     phases = [pct, 1 - pct]
