@@ -36,8 +36,7 @@ def sched_1cycle(lrs, pct_start=0.3, mom_start=0.95, mom_mid=0.85, mom_end=0.95)
 def save_weights(model, path, overwrite=False):
     "Write `model.state_dict()` to `path` atomically; an existing file is replaced only if `overwrite`."
     path = Path(path).expanduser()
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"path: {path} exists; pass overwrite=True to replace it")
+    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True")
     with atomic_write(path) as f: torch.save(model.state_dict(), f)
     return path
 
