@@ -410,6 +410,7 @@ index = {"check_int": "00a_checks.ipynb",
          "URLs.S3_NLP": "99a_exp.ipynb",
          "URLs.IMDB": "99a_exp.ipynb",
          "nb_12": "99a_exp.ipynb",
+         "nb_11": "99a_exp.ipynb",
          "nb_11a": "99a_exp.ipynb"}
 
 modules = ["checks.py",

@@ -3,7 +3,7 @@
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
            'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10', 'nb_10b', 'nb_10c',
-           'nb_12', 'nb_11a']
+           'nb_12', 'nb_10c', 'nb_11', 'nb_11a']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -309,10 +309,41 @@ nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, h
                       Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
 
 # Cell
-# The course's 11a: `exp/nb_11a.py` starts from `nb_11`. Lesson 11 (XResNet, `cnn_learner`) is not in course_lib yet,
-# so `nb_11a` starts from `nb_10c` for now and lacks nb_11's names (`xresnet18`, `cnn_learner`, `create_phases`...).
+# The course's 11 (11_train_imagenette), on `nb_10c` as the course's was. Its `get_batch` fires `begin_fit` through
+# `learn.do_begin_fit(epochs)`, and it plots `learn.recorder` after the fit that added it: `nb_10c` is registered
+# anew with a `Learner` that does both. Its `model_summary(model, data, find_all, print_mod)` read the learner
+# from a global `learn`; this one summarises `model` on `data` through a learner of its own. `get_batch(dl, learn)`
+# is 07a's, already in `nb_07a`.
+from course_lib import xresnet
+
+class _Learner2019(learner.Learner):
+    "09b's `Learner` with two course habits: `do_begin_fit(epochs)`, and a fit's callbacks kept by name after it."
+    def do_begin_fit(self, epochs):
+        "The state `fit` sets, then `begin_fit`."
+        self.epochs, self.start_epoch, self.epoch, self.iter, self.in_train = epochs, 0, 0, 0, False
+        self.loss = torch.tensor(0.)
+        for cb in self.cbs: cb.set_runner(self)
+        self('begin_fit')
+
+    def remove_cbs(self, cbs):
+        "Detach `cbs`, leaving each reachable as `learn.<name>` (the course's `learn.recorder.plot()` after a fit)."
+        for cb in listify(cbs): self.cbs.remove(cb)
+        self._sort()
+
+nb_10c = course_module('nb_10c', nb_10c, Learner=_Learner2019)   # registered anew
+
+def _model_summary_2019(model, data, find_all=False, print_mod=False):
+    "The course's `model_summary(model, data)`: course_lib's, given a `Learner` of `model` on `data`."
+    xresnet.model_summary(learner.Learner(model, data, None), find_all=find_all, print_mod=print_mod)
+
+_NB11 = ('noop Flatten conv act_fn init_cnn conv_layer ResBlock XResNet xresnet18 xresnet34 xresnet50 xresnet101 '
+         'xresnet152 create_phases cnn_learner').split()
+nb_11 = course_module('nb_11', nb_10c, **{n: getattr(xresnet, n) for n in _NB11}, model_summary=_model_summary_2019)
+
+# Cell
+# The course's 11a: `exp/nb_11a.py` starts from `nb_11`, as here.
 from types import SimpleNamespace
 from course_lib import transfer
-nb_11a = course_module('nb_11a', nb_10c, SimpleNamespace=SimpleNamespace, random_splitter=transfer.random_splitter,
+nb_11a = course_module('nb_11a', nb_11, SimpleNamespace=SimpleNamespace, random_splitter=transfer.random_splitter,
                        AdaptiveConcatPool2d=transfer.AdaptiveConcatPool2d, cb_types=transfer.cb_types,
                        DebugCallback=transfer.DebugCallback, sched_1cycle=transfer.sched_1cycle)
