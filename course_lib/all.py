@@ -24,7 +24,10 @@ from .progress import *
 from .augmentation import *
 from .mixup import *
 from .fp16 import *
+from .xresnet import *
+from .transfer import *
 from .text import *
+from .awd_lstm import *
 from .checks import *
 
 # Cell

@@ -2,12 +2,12 @@
 
 __all__ = ['stdlib_files', 'STDLIB_SKIP', 'module_name', 'file_passages', 'stdlib_family', 'STDLIB_FAMILIES',
            'stdlib_passages', 'train_or_test', 'write_text_folder', 'stdlib_text_folder', 'python_doc_passages',
-           'PYTHON_DOC_SOURCES', 'read_file', 'TextList', 'random_splitter', 'sub_br', 'spec_add_spaces',
-           'rm_useless_spaces', 'replace_rep', 'replace_wrep', 'fixup_text', 'default_spec_tok', 'default_pre_rules',
-           'UNK', 'PAD', 'BOS', 'EOS', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_MAJ', 'replace_all_caps', 'deal_caps',
-           'add_eos_bos', 'default_post_rules', 'tokenize', 'parallel', 'TokenizeProcessor', 'NumericalizeProcessor',
-           'LM_PreLoader', 'lm_loader', 'get_lm_dls', 'lm_databunchify', 'SortSampler', 'SortishSampler', 'pad_collate',
-           'get_clas_dls', 'clas_databunchify']
+           'PYTHON_DOC_SOURCES', 'read_file', 'TextList', 'sub_br', 'spec_add_spaces', 'rm_useless_spaces',
+           'replace_rep', 'replace_wrep', 'fixup_text', 'default_spec_tok', 'default_pre_rules', 'UNK', 'PAD', 'BOS',
+           'EOS', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_MAJ', 'replace_all_caps', 'deal_caps', 'add_eos_bos',
+           'default_post_rules', 'tokenize', 'parallel', 'TokenizeProcessor', 'NumericalizeProcessor', 'LM_PreLoader',
+           'lm_loader', 'get_lm_dls', 'lm_databunchify', 'SortSampler', 'SortishSampler', 'pad_collate', 'get_clas_dls',
+           'clas_databunchify']
 
 # Cell
 import ast, collections, html, os, random, re, sys, sysconfig, zlib
@@ -21,6 +21,7 @@ from .checks import check_int
 from .download import data_dir
 from .callbacks import DataBunch
 from .data_block import ItemList, Processor, get_files, compose, cached_folder
+from .transfer import random_splitter
 
 # Cell
 STDLIB_SKIP = {'site-packages', 'dist-packages', 'test', 'tests', 'idle_test', '__pycache__', 'encodings',
@@ -157,11 +158,6 @@ class TextList(ItemList):
         return cls(get_files(path, extensions, recurse=recurse, include=include), path, **kwargs)
 
     def get(self, i): return read_file(i) if isinstance(i, Path) else i
-
-# Cell
-def random_splitter(fn, p_valid):
-    "True (validation) with probability `p_valid`, drawn from Python's `random`."
-    return random.random() < p_valid
 
 # Cell
 UNK, PAD, BOS, EOS, TK_REP, TK_WREP, TK_UP, TK_MAJ = 'xxunk xxpad xxbos xxeos xxrep xxwrep xxup xxmaj'.split()

@@ -27,9 +27,8 @@ NOTEBOOKS = ['01_matmul', '02_fully_connected', '02a_why_sqrt5', '02b_initializi
              '10b_mixup_label_smoothing', '12_text', '12a_awd_lstm']   # 12a: a full epoch of the course's AWD-LSTM
 NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm', '07a_lsuv'}   # they call `.cuda()` (06, 07 `set_device` too)
 
-# Course modules whose lessons are not written yet: a notebook importing one gets the module named here instead. nb_12
-# holds nb_09's names and those of nb_09b-nb_11a that 12_text uses (12_text defines its own names itself).
-NOT_WRITTEN = {'nb_11a': 'nb_12'}
+# Course modules whose lessons are not written yet: a notebook importing one gets the module named here instead.
+NOT_WRITTEN = {}
 # (course code, replacement) per notebook, where the offline stand-in data is smaller than the course's
 SMALLER_DATA = {'12_text': [('[1,12552]', '[1,-1]')]}   # shows IMDB's training review 12,552; the stand-in has ~3,600
 SMALLER_DATA['10b_mixup_label_smoothing'] = [('[4000]', '[-1]')]   # mixes Imagenette's image 4,000; the stand-in has 300

@@ -91,3 +91,26 @@ def mixup_batches(draw, max_n=12):
     shape = {'rows': (5,), 'images': (1, 3, 3), 'positions': (3, draw(st.integers(1, 4)))}[kind]
     y_shape = (n, shape[-1]) if kind == 'positions' else (n,)
     return torch.randn(n, *shape, generator=g), torch.randint(0, c, y_shape, generator=g)
+
+# --- models to split (test_transfer)
+@st.composite
+def body_head_models(draw):
+    """`nn.Sequential(body, head...)` as `adapt_model` makes it: a body of 1-3 blocks, each a convolution with or
+    without bias, optionally batch norm (or, nested one level deeper, a block holding both), possibly a module with a
+    parameter but no `weight`, possibly a layer used twice; then concat pooling's place, flatten and a linear head."""
+    from torch import nn
+    class Scale(nn.Module):                                   # a parameter that is not called `weight`
+        def __init__(self, c): super().__init__(); self.g = nn.Parameter(torch.ones(1, c, 1, 1))
+        def forward(self, x): return x * self.g
+    c, blocks = 1, []
+    for _ in range(draw(st.integers(1, 3))):
+        nf = draw(st.integers(1, 4))
+        block = [nn.Conv2d(c, nf, 3, padding=1, bias=draw(st.booleans()))]
+        if draw(st.booleans()): block.append(nn.BatchNorm2d(nf))
+        if draw(st.booleans()): block.append(Scale(nf))
+        blocks.append(nn.Sequential(*block) if draw(st.booleans()) else nn.Sequential(nn.Sequential(*block)))
+        c = nf
+    if draw(st.booleans()):                                   # a layer shared by two places of the body
+        shared = nn.Conv2d(c, c, 1)
+        blocks += [shared, nn.ReLU(), shared]
+    return nn.Sequential(nn.Sequential(*blocks), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 3))

@@ -3,7 +3,7 @@
 __all__ = ['near', 'test_near', 'test_near_zero', 'Datasets', 'datasets', 'pg_dicts', 'init_cnn_', 'nb_auto_export',
            'course_module', 'nb_00', 'nb_01', 'nb_02', 'nb_03', 'nb_04', 'nb_05', 'nb_05b', 'nb_06', 'nb_07', 'nb_07a',
            'URLs', 'ListContainer', 'nb_07a', 'nb_08', 'nb_09', 'nb_09b', 'nb_09c', 'nb_10', 'nb_10b', 'nb_10c',
-           'nb_12', 'nb_12', 'nb_12a', 'nb_10c', 'nb_11']
+           'nb_10c', 'nb_11', 'nb_11a', 'nb_12', 'nb_12', 'nb_12a']
 
 # Cell
 import gzip, math, operator, pickle, re, sys, types, typing
@@ -286,57 +286,6 @@ nb_10c = course_module('nb_10c', nb_10b, get_master=_fp16.get_master, to_master_
                        grad_overflow=_fp16.grad_overflow, MixedPrecision=_fp16.MixedPrecision)
 
 # Cell
-# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments,
-# written in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_10c`, the
-# latest course module written so far (the course's base is nb_11a), plus the names of nb_11-nb_11a that 12_text
-# uses. spaCy and its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes without spaCy.
-import collections, html, random
-from concurrent.futures import ProcessPoolExecutor
-import numpy as np
-from fastprogress.fastprogress import progress_bar
-from course_lib import text
-
-URLs.S3_NLP = 'https://s3.amazonaws.com/fast-ai-nlp/'
-URLs.IMDB = URLs.S3_NLP + 'imdb'
-Datasets.substitutes[URLs.IMDB] = text.stdlib_text_folder
-_NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br spec_add_spaces rm_useless_spaces '
-         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps '
-         'add_eos_bos default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls '
-         'lm_databunchify '
-         'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify random_splitter').split()
-nb_12 = course_module('nb_12', nb_10c, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
-                      random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
-                      Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
-
-# Cell
-# The course's 12a: `exp/nb_12a.py` starts from `nb_12`, as here. Its `WeightDropout` silenced warnings with the
-# `warnings` module, which the course's module therefore exports; course_lib's needs none. The lesson's own LSTM
-# (`LSTMCell`, `LSTMLayer`) was not exported by the course either. The course's 12a (which imports `nb_12`) flattens
-# its targets with `view`, which needs contiguous tensors, as the course's collated samples were; 12_text's preloader
-# cuts them out of a longer window, so `nb_12` is registered anew with language-model loaders that copy them.
-import warnings
-from course_lib import awd_lstm
-
-class _ContiguousLMPreLoader(text.LM_PreLoader):
-    "12_text's `LM_PreLoader` with contiguous samples, as the course's collated ones were."
-    def __getitem__(self, idx): return tuple(t.contiguous() for t in super().__getitem__(idx))
-
-def _course_get_lm_dls(train_ds, valid_ds, bs, bptt, **kwargs):
-    "12_text's `get_lm_dls` over `_ContiguousLMPreLoader`."
-    return (text.lm_loader(_ContiguousLMPreLoader(train_ds, bs, bptt, shuffle=True), **kwargs),
-            text.lm_loader(_ContiguousLMPreLoader(valid_ds, 2 * bs, bptt, shuffle=False), **kwargs))
-
-def _course_lm_databunchify(sd, bs, bptt, **kwargs):
-    "A `DataBunch` of `_course_get_lm_dls` over `sd.train` and `sd.valid`."
-    return DataBunch(*_course_get_lm_dls(sd.train, sd.valid, bs, bptt, **kwargs))
-
-_NB12A = ('dropout_mask RNNDropout WEIGHT_HH WeightDropout EmbeddingDropout to_detach AWD_LSTM LinearDecoder '
-          'SequentialRNN get_language_model GradientClipping RNNTrainer cross_entropy_flat accuracy_flat').split()
-nb_12 = course_module('nb_12', nb_12, LM_PreLoader=_ContiguousLMPreLoader, get_lm_dls=_course_get_lm_dls,
-                      lm_databunchify=_course_lm_databunchify)   # registered anew
-nb_12a = course_module('nb_12a', nb_12, **{n: getattr(awd_lstm, n) for n in _NB12A}, warnings=warnings)
-
-# Cell
 # The course's 11 (11_train_imagenette), on `nb_10c` as the course's was. Its `get_batch` fires `begin_fit` through
 # `learn.do_begin_fit(epochs)`, and it plots `learn.recorder` after the fit that added it: `nb_10c` is registered
 # anew with a `Learner` that does both. Its `model_summary(model, data, find_all, print_mod)` read the learner
@@ -367,3 +316,62 @@ def _model_summary_2019(model, data, find_all=False, print_mod=False):
 _NB11 = ('noop Flatten conv act_fn init_cnn conv_layer ResBlock XResNet xresnet18 xresnet34 xresnet50 xresnet101 '
          'xresnet152 create_phases cnn_learner').split()
 nb_11 = course_module('nb_11', nb_10c, **{n: getattr(xresnet, n) for n in _NB11}, model_summary=_model_summary_2019)
+
+# Cell
+# The course's 11a: `exp/nb_11a.py` starts from `nb_11`, as here.
+from types import SimpleNamespace
+from course_lib import transfer
+nb_11a = course_module('nb_11a', nb_11, SimpleNamespace=SimpleNamespace, random_splitter=transfer.random_splitter,
+                       AdaptiveConcatPool2d=transfer.AdaptiveConcatPool2d, cb_types=transfer.cb_types,
+                       DebugCallback=transfer.DebugCallback, sched_1cycle=transfer.sched_1cycle)
+
+# Cell
+# 12_text reads IMDB through `untar_data`: lesson 12's corpus (the standard library's docstrings and comments,
+# written in IMDB's layout: train/<label>, test/<label>, unsup) stands in for it. `nb_12` is built on `nb_11a`, as
+# the course's was. spaCy and its `ORTH`, which the course's module imported, are left out: lesson 12 tokenizes
+# without spaCy.
+import collections, html, random
+from concurrent.futures import ProcessPoolExecutor
+import numpy as np
+from fastprogress.fastprogress import progress_bar
+from course_lib import text
+
+URLs.S3_NLP = 'https://s3.amazonaws.com/fast-ai-nlp/'
+URLs.IMDB = URLs.S3_NLP + 'imdb'
+Datasets.substitutes[URLs.IMDB] = text.stdlib_text_folder
+_NB12 = ('read_file TextList UNK PAD BOS EOS TK_REP TK_WREP TK_UP TK_MAJ sub_br spec_add_spaces rm_useless_spaces '
+         'replace_rep replace_wrep fixup_text default_pre_rules default_spec_tok replace_all_caps deal_caps '
+         'add_eos_bos default_post_rules parallel TokenizeProcessor NumericalizeProcessor LM_PreLoader get_lm_dls '
+         'lm_databunchify '
+         'SortSampler SortishSampler pad_collate get_clas_dls clas_databunchify').split()
+nb_12 = course_module('nb_12', nb_11a, **{n: getattr(text, n) for n in _NB12}, html=html, collections=collections,
+                      random=random, np=np, progress_bar=progress_bar, ProcessPoolExecutor=ProcessPoolExecutor,
+                      Sampler=torch.utils.data.Sampler, LongTensor=torch.LongTensor, FloatTensor=torch.FloatTensor)
+
+# Cell
+# The course's 12a: `exp/nb_12a.py` starts from `nb_12`, as here. Its `WeightDropout` silenced warnings with the
+# `warnings` module, which the course's module therefore exports; course_lib's needs none. The lesson's own LSTM
+# (`LSTMCell`, `LSTMLayer`) was not exported by the course either. The course's 12a (which imports `nb_12`) flattens
+# its targets with `view`, which needs contiguous tensors, as the course's collated samples were; 12_text's preloader
+# cuts them out of a longer window, so `nb_12` is registered anew with language-model loaders that copy them.
+import warnings
+from course_lib import awd_lstm
+
+class _ContiguousLMPreLoader(text.LM_PreLoader):
+    "12_text's `LM_PreLoader` with contiguous samples, as the course's collated ones were."
+    def __getitem__(self, idx): return tuple(t.contiguous() for t in super().__getitem__(idx))
+
+def _course_get_lm_dls(train_ds, valid_ds, bs, bptt, **kwargs):
+    "12_text's `get_lm_dls` over `_ContiguousLMPreLoader`."
+    return (text.lm_loader(_ContiguousLMPreLoader(train_ds, bs, bptt, shuffle=True), **kwargs),
+            text.lm_loader(_ContiguousLMPreLoader(valid_ds, 2 * bs, bptt, shuffle=False), **kwargs))
+
+def _course_lm_databunchify(sd, bs, bptt, **kwargs):
+    "A `DataBunch` of `_course_get_lm_dls` over `sd.train` and `sd.valid`."
+    return DataBunch(*_course_get_lm_dls(sd.train, sd.valid, bs, bptt, **kwargs))
+
+_NB12A = ('dropout_mask RNNDropout WEIGHT_HH WeightDropout EmbeddingDropout to_detach AWD_LSTM LinearDecoder '
+          'SequentialRNN get_language_model GradientClipping RNNTrainer cross_entropy_flat accuracy_flat').split()
+nb_12 = course_module('nb_12', nb_12, LM_PreLoader=_ContiguousLMPreLoader, get_lm_dls=_course_get_lm_dls,
+                      lm_databunchify=_course_lm_databunchify)   # registered anew
+nb_12a = course_module('nb_12a', nb_12, **{n: getattr(awd_lstm, n) for n in _NB12A}, warnings=warnings)
