@@ -16,7 +16,7 @@ def pretrained_dir(name='stdlib_lm'):
     return data_dir()/f'{name}_py{sys.version_info.major}{sys.version_info.minor}'
 
 def _check_rows(state_dict, vocab):
-    "A ValueError unless every embedding and decoder-bias tensor in `state_dict` has a row per word of `vocab`."
+    "A ValueError unless each embedding and decoder bias in `state_dict` has a row per word of `vocab`."
     rows = {k: len(v) for k, v in state_dict.items() if k.endswith(('emb.weight', 'decoder.bias'))}
     if not rows or any(n != len(vocab) for n in rows.values()):
         raise ValueError(f"vocab: {len(vocab)} tokens, but the embedding rows are {rows or 'missing'}")
@@ -25,13 +25,13 @@ def save_pretrained(dest, model, vocab, overwrite=False):
     "Write `model`'s weights (`model.pth`) and `vocab` (`vocab.json`) into folder `dest`, both or neither."
     dest, sd = Path(dest), {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _check_rows(sd, vocab)
-    if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists: pass overwrite=True to replace it")
+    if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists: overwrite=True replaces it")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
     try:
         torch.save(sd, tmp/'model.pth')
         (tmp/'vocab.json').write_text(json.dumps(list(vocab)), encoding='utf-8')
-        if dest.exists(): dest.rename(tmp/'old')   # moved aside, removed with tmp once the new one is in place
+        if dest.exists(): dest.rename(tmp/'old')   # moved aside; removed with tmp once the new one is in
         (tmp/'new').mkdir()
         for f in ('model.pth', 'vocab.json'): (tmp/f).rename(tmp/'new'/f)
         (tmp/'new').rename(dest)
@@ -40,7 +40,8 @@ def save_pretrained(dest, model, vocab, overwrite=False):
 
 def load_pretrained(src):
     "The weights (read with `weights_only=True`) and the vocabulary that `save_pretrained` wrote in `src`."
-    sd = torch.load(Path(src)/'model.pth', map_location='cpu', weights_only=True)
-    vocab = json.loads((Path(src)/'vocab.json').read_text(encoding='utf-8'))
+    src = Path(src)
+    sd = torch.load(src/'model.pth', map_location='cpu', weights_only=True)
+    vocab = json.loads((src/'vocab.json').read_text(encoding='utf-8'))
     _check_rows(sd, vocab)
     return sd, vocab

@@ -17,10 +17,9 @@ _EMB_KEYS = ('emb.weight', 'decoder.weight', 'decoder.bias')
 def match_embeds(old_wgts, old_vocab, new_vocab):
     "A copy of `old_wgts` whose embedding and decoder rows follow `new_vocab`; new words get the mean row."
     keys = [k for k in old_wgts if k.endswith(_EMB_KEYS)]
-    if not keys: raise ValueError(f"old_wgts: no key ends with one of {_EMB_KEYS}, so nothing would be matched")
     rows = {k: len(old_wgts[k]) for k in keys}
-    if any(n != len(old_vocab) for n in rows.values()):
-        raise ValueError(f"old_vocab has {len(old_vocab)} words, but old_wgts has rows {rows}")
+    if not rows or set(rows.values()) != {len(old_vocab)}:
+        raise ValueError(f"old_vocab has {len(old_vocab)} words; the rows in old_wgts: {rows or 'none'}")
     otoi = {w: i for i, w in enumerate(old_vocab)}
     idx = torch.tensor([otoi.get(w, -1) for w in new_vocab])
     res = dict(old_wgts)
@@ -59,8 +58,7 @@ class PoolingLinearClassifier(nn.Module):
     "Concat pooling of an encoder's outputs, then `bn_drop_lin` blocks of sizes `layers`, dropouts `drops`."
     def __init__(self, layers, drops):
         super().__init__()
-        if len(drops) != len(layers) - 1:
-            raise ValueError(f"drops: {len(drops)} dropouts for the {len(layers) - 1} linear layers of {layers}")
+        if len(drops) != len(layers) - 1: raise ValueError(f"drops: {len(drops)}, not {len(layers) - 1}")
         actns = [nn.ReLU(inplace=True)] * (len(layers) - 2) + [None]
         self.layers = nn.Sequential(*[l for n_in, n_out, p, a in zip(layers[:-1], layers[1:], drops, actns)
                                       for l in bn_drop_lin(n_in, n_out, p=p, actn=a)])
@@ -71,7 +69,7 @@ class PoolingLinearClassifier(nn.Module):
 
 # Cell
 class SentenceEncoder(nn.Module):
-    "Runs `module` over a batch of passages, `bptt` tokens at a time; returns its outputs and the padding mask."
+    "Runs `module` over passages `bptt` tokens at a time; returns its outputs and the padding mask."
     def __init__(self, module, bptt, pad_idx=1):
         super().__init__()
         self.module, self.bptt, self.pad_idx = module, check_int('bptt', bptt, min=1), pad_idx
