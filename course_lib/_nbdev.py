@@ -414,7 +414,8 @@ index = {"check_int": "00a_checks.ipynb",
          "nb_10c": "99a_exp.ipynb",
          "URLs.S3_NLP": "99a_exp.ipynb",
          "URLs.IMDB": "99a_exp.ipynb",
-         "nb_12": "99a_exp.ipynb"}
+         "nb_12": "99a_exp.ipynb",
+         "nb_12a": "99a_exp.ipynb"}
 
 modules = ["checks.py",
            "download.py",

@@ -4,8 +4,8 @@ Only import lines change: `from exp.nb_XX import *` becomes `from course_lib.exp
 `from fastai import datasets` becomes `from course_lib.exp import datasets`. IPython syntax
 is kept and answered by a small stand-in for `get_ipython()`: `%time`/`%timeit` run their statement once, `x??` and
 `!shell` lines, `%matplotlib`, `%load_ext` and `%autoreload` do nothing. Without CUDA, `.cuda()` on a tensor or a
-module leaves it on the CPU (08 on call it on tensors). The course's notebooks are read from a checkout at run time;
-nothing of them is stored here.
+module leaves it on the CPU (08 on call it on tensors) and `torch.cuda.synchronize()` does nothing (12a). The
+course's notebooks are read from a checkout at run time; nothing of them is stored here.
 
 A notebook runs as the `__main__` module, as in Jupyter, so that the classes it defines pickle (12_text sends its
 tokenizer to worker processes and pickles its data). Where spaCy is not installed, `import spacy` in 12_text gets a
@@ -15,7 +15,7 @@ A notebook whose base module is not written yet imports the stand-in that `NOT_W
 
 Also a command: `python tests/course_notebooks.py [NAME ...]` prints pass/fail per notebook (COURSE_V3_DL2 must be set).
 """
-import contextlib, gzip, io, os, pickle, re, shlex, sys, tempfile, time, traceback, types
+import contextlib, gzip, io, linecache, os, pickle, re, shlex, sys, tempfile, time, traceback, types
 from pathlib import Path
 
 import torch
@@ -24,7 +24,7 @@ import torch
 NOTEBOOKS = ['01_matmul', '02_fully_connected', '02a_why_sqrt5', '02b_initializing', '03_minibatch_training',
              '04_callbacks', '05_anneal', '05a_foundations', '05b_early_stopping', '06_cuda_cnn_hooks_init',
              '07_batchnorm', '07a_lsuv', '08_data_block', '09_optimizers', '09b_learner', '09c_add_progress_bar',
-             '10b_mixup_label_smoothing', '12_text']
+             '10b_mixup_label_smoothing', '12_text', '12a_awd_lstm']   # 12a: a full epoch of the course's AWD-LSTM
 NEEDS_CUDA = {'06_cuda_cnn_hooks_init', '07_batchnorm', '07a_lsuv'}   # they call `.cuda()` (06, 07 `set_device` too)
 
 # Course modules whose lessons are not written yet: a notebook importing one gets the module named here instead. nb_12
@@ -83,11 +83,13 @@ class Shell:
 
 @contextlib.contextmanager
 def cuda_on_cpu():
-    "Without CUDA, `Tensor.cuda()` and `Module.cuda()` leave the object on the CPU; with CUDA, nothing changes."
-    saved = torch.Tensor.cuda, torch.nn.Module.cuda
-    if not torch.cuda.is_available(): torch.Tensor.cuda = torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    "Without CUDA, `.cuda()` leaves a tensor or module on the CPU and `torch.cuda.synchronize()` does nothing."
+    saved = torch.Tensor.cuda, torch.nn.Module.cuda, torch.cuda.synchronize
+    if not torch.cuda.is_available():
+        torch.Tensor.cuda = torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+        torch.cuda.synchronize = lambda device=None: None   # 12a times its GPU runs with it
     try: yield
-    finally: torch.Tensor.cuda, torch.nn.Module.cuda = saved
+    finally: torch.Tensor.cuda, torch.nn.Module.cuda, torch.cuda.synchronize = saved
 
 def spacy_stand_in():
     "A `spacy` module with what 12_text uses (`blank(lang).tokenizer`, `add_special_case`, `pipe`, `symbols.ORTH`)."
@@ -126,7 +128,9 @@ def run_notebook(path, ns=None):
     sys.modules['__main__'] = main
     try:
         for n, (i, src) in enumerate(cells):
-            try: exec(compile(tm.transform_cell(src), f'{Path(path).stem}[cell {i}]', 'exec'), ns)
+            code, fname = tm.transform_cell(src), f'{Path(path).stem}[cell {i}]'
+            linecache.cache[fname] = (len(code), None, code.splitlines(True), fname)   # TorchScript reads source
+            try: exec(compile(code, fname, 'exec'), ns)
             except BaseException as e:
                 tb = traceback.format_exc(limit=-3)
                 return n, f'cell {i} ({n + 1} of {len(cells)}): {type(e).__name__}: {e}\n{src}\n{tb}'
