@@ -28,6 +28,8 @@ from .xresnet import *
 from .transfer import *
 from .text import *
 from .awd_lstm import *
+from .lm_pretrain import *
+from .ulmfit import *
 from .checks import *
 
 # Cell
