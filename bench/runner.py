@@ -32,7 +32,7 @@ Method: one thread, candidates interleaved within each repeat (forward then reve
 default (`train_loop.compare`).
 
     python bench/runner.py            # 21 repeats at bs 64 and 512
-    python bench/runner.py --quick    # 3 repeats: a smoke run, not a measurement
+    python bench/runner.py --quick    # 1 repeat on 4,096 samples at bs 64: a smoke run, not a measurement
     python bench/runner.py --ops      # instead: what each per-batch operation of AvgStats costs, in us per batch
 """
 import argparse, contextlib, io, logging, os, platform, statistics, sys, warnings
@@ -230,8 +230,8 @@ def fair_ratios(res):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--quick', action='store_true', help='3 repeats: a smoke run, not a measurement')
-    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 21, or 3 with --quick)')
+    p.add_argument('--quick', action='store_true', help='1 repeat, 4,096 samples, bs 64: a smoke run')
+    p.add_argument('--repeats', type=int, default=None, help='repeats per candidate (default 21, or 1 with --quick)')
     p.add_argument('--bars', action='store_true', help='also time ProgressCallback with console bars')
     p.add_argument('--bs', type=int, nargs='+', default=[64, 512])
     p.add_argument('--lr', type=float, default=0.1)
@@ -239,7 +239,7 @@ def main():
     p.add_argument('--ops', action='store_true', help='instead: the cost of each per-batch operation of AvgStats, in microseconds per training batch')
     p.add_argument('--clock', choices=list(CLOCKS), default='cpu', help='cpu: process CPU time (default); wall: elapsed time')
     a = p.parse_args()
-    repeats = a.repeats or (3 if a.quick else 21)
+    repeats = a.repeats or (1 if a.quick else 21)
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     warnings.filterwarnings('ignore')
@@ -248,7 +248,8 @@ def main():
         if name.split('.')[0] in ('lightning', 'pytorch_lightning', 'lightning_fabric', 'ignite'):
             logging.getLogger(name).setLevel(logging.ERROR)
     for m in msgs: print(m)
-    data = make_data()
+    data = make_data(n_train=4_096, n_valid=1_024) if a.quick else make_data()
+    if a.quick: a.bs = a.bs[:1]
     print(f'torch {torch.__version__}, {torch.get_num_threads()} thread, {platform.processor() or platform.machine()}, '
           f'{os.cpu_count()} CPUs, python {platform.python_version()}; '
           + ''.join(f'{k} {v}, ' for k, v in found.items())
@@ -269,7 +270,7 @@ def main():
             print(f'bs {bs}, {name}: valid loss, accuracy after one epoch = '
                   f'{tuple(round(float(v), 4) for v in r) if r else "-"}')
         res = compare(cands, repeats=repeats, warmup=1, clock=a.clock,
-                      title=f'### bs = {bs}: one epoch (50,000 train + 10,000 valid samples), ratios to the hand loop')
+                      title=f'### bs = {bs}: one epoch ({len(data[0]):,} train + {len(data[2]):,} valid samples), ratios to the hand loop')
         print(f'\nfair ratios at bs {bs} ({repeats} interleaved repeats, {a.clock} clock):\n{fair_ratios(res)}')
 
 
